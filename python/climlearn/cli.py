@@ -1,0 +1,52 @@
+"""The ``climlearn`` command line: ``climlearn inspect FILE``, ``climlearn demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from .export import format_card, read_card
+
+    try:
+        card = read_card(args.file)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"climlearn inspect: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(card, indent=2) if args.json else format_card(card))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(workdir=args.workdir, seed=args.seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``climlearn`` console script."""
+    parser = argparse.ArgumentParser(prog="climlearn", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("inspect", help="print the model card of an exported file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the raw JSON card")
+    p.set_defaults(func=_inspect)
+
+    p = sub.add_parser("demo", help="train, export and run a network from Fortran")
+    p.add_argument("--workdir", default="demo_out")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
