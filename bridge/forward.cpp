@@ -130,11 +130,24 @@ torch::Tensor wrap(const cl_array &a, int64_t numel) {
   return torch::from_blob(a.data, torch_shape(a), options);
 }
 
+/** "a dict", "an int", ... : what a model returned, in TorchScript (Python) words. */
+std::string kind_of(const c10::IValue &v) {
+  if (v.isGenericDict()) return "a dict";
+  if (v.isList()) return "a list";
+  if (v.isTuple()) return "a tuple";
+  if (v.isInt()) return "an int";
+  if (v.isDouble()) return "a float";
+  if (v.isBool()) return "a bool";
+  if (v.isString()) return "a str";
+  if (v.isNone()) return "None";
+  return std::string("a ") + v.tagKind();
+}
+
 std::vector<torch::Tensor> unpack_result(const cl_model &m, const c10::IValue &r) {
   std::vector<torch::Tensor> out;
   auto add = [&](const c10::IValue &v, size_t k) {
     if (!v.isTensor()) {
-      throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' returned a " + v.tagKind() + " as element " +
+      throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' returned " + kind_of(v) + " as element " +
                                       std::to_string(k + 1) + "; expected tensors only");
     }
     out.push_back(v.toTensor());
@@ -148,7 +161,7 @@ std::vector<torch::Tensor> unpack_result(const cl_model &m, const c10::IValue &r
     const auto list = r.toListRef();
     for (size_t k = 0; k < list.size(); ++k) add(list[k], k);
   } else {
-    throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' returned a " + r.tagKind() +
+    throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' returned " + kind_of(r) +
                                     "; expected a Tensor or a tuple/list of Tensors");
   }
   return out;

@@ -18,11 +18,15 @@ constexpr int supported_schema_version = 1;
   throw Error(CL_ERR_FORMAT, "invalid metadata (climlearn/meta.json) in '" + path + "': " + what);
 }
 
-std::string json_type(const json &j) { return j.type_name(); }
+/** "an array", "a string", ... */
+std::string json_type(const json &j) {
+  const std::string t = j.type_name();
+  return (t == "array" || t == "object" ? "an " : "a ") + t;
+}
 
 /** Parse one entry of "inputs"/"outputs". where = "inputs[0]". */
 TensorSpec parse_spec(const json &e, const std::string &where, const std::string &path) {
-  if (!e.is_object()) bad_meta(path, where + " is a " + json_type(e) + ", expected an object");
+  if (!e.is_object()) bad_meta(path, where + " is " + json_type(e) + ", expected an object");
   TensorSpec s;
 
   auto it = e.find("name");
@@ -83,7 +87,7 @@ TensorSpec parse_spec(const json &e, const std::string &where, const std::string
 std::vector<TensorSpec> parse_specs(const json &j, const char *key, const std::string &path) {
   auto it = j.find(key);
   if (it == j.end()) bad_meta(path, std::string("missing required field '") + key + "'");
-  if (!it->is_array()) bad_meta(path, std::string("'") + key + "' must be an array, found a " + json_type(*it));
+  if (!it->is_array()) bad_meta(path, std::string("'") + key + "' must be an array, found " + json_type(*it));
   if (it->empty()) bad_meta(path, std::string("'") + key + "' is empty");
   std::vector<TensorSpec> specs;
   for (size_t i = 0; i < it->size(); ++i)
@@ -158,7 +162,7 @@ Metadata parse_metadata(const std::string &text, const std::string &path) {
     }
     bad_meta(path, "corrupt JSON: " + msg);
   }
-  if (!j.is_object()) bad_meta(path, "expected a JSON object, found a " + json_type(j));
+  if (!j.is_object()) bad_meta(path, "expected a JSON object, found " + json_type(j));
 
   auto it = j.find("schema_version");
   if (it != j.end()) {

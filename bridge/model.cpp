@@ -109,8 +109,13 @@ Format classify_zip(const std::string &path) {
   try {
     reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (...) {
-    throw Error(CL_ERR_FORMAT, "cannot read '" + path + "' as a TorchScript archive (truncated or corrupt zip?): " +
-                                   current_exception_message());
+    // miniz messages go on with generic advice after the first sentence; keep the diagnosis.
+    std::string why = current_exception_message();
+    const size_t advice = why.find(". This is an internal miniz error");
+    if (advice != std::string::npos) why.resize(advice);
+    const bool zip_damage = why.find("zip archive") != std::string::npos;
+    throw Error(CL_ERR_FORMAT, "cannot read '" + path + "' as a TorchScript archive" +
+                                   (zip_damage ? " (truncated or corrupt file?)" : "") + ": " + why);
   }
   if (reader->hasRecord("archive_format")) {
     throw Error(CL_ERR_FORMAT, "'" + path +

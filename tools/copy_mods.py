@@ -11,13 +11,13 @@ from pathlib import Path
 
 
 def main() -> int:
-    build, outdir, names = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+    build, outdir, names = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve(), sys.argv[3:]
     root = build
     while not (root / "build.ninja").exists() and root != root.parent:
         root = root.parent
     for name in names:
         hits = sorted(root.rglob(name), key=lambda p: p.stat().st_mtime, reverse=True)
-        hits = [h for h in hits if h.parent != outdir]
+        hits = [h for h in hits if h.resolve().parent != outdir]
         if not hits:
             print(f"copy_mods: {name} not found under {root}", file=sys.stderr)
             return 1

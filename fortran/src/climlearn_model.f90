@@ -469,8 +469,9 @@ contains
   end subroutine forward_pair
 
   ! --------------------------------------------------------------------------------------
-  ! Specifics of cl_model_forward and cl_tensor_wrap: one per (kind, rank), all identical
-  ! apart from their declarations.
+  ! Specifics of cl_model_forward (one per kind and pair of ranks) and cl_tensor_wrap (one
+  ! per kind and rank). They were generated and are identical apart from their
+  ! declarations: to support another rank, copy a block and add it to the generic.
   ! --------------------------------------------------------------------------------------
 
   !> `cl_model_forward` with real(real32) x of rank 1 and y of rank 1.
@@ -485,8 +486,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_11
 
   !> `cl_model_forward` with real(real32) x of rank 1 and y of rank 2.
@@ -501,8 +502,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_12
 
   !> `cl_model_forward` with real(real32) x of rank 1 and y of rank 3.
@@ -517,8 +518,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_13
 
   !> `cl_model_forward` with real(real32) x of rank 1 and y of rank 4.
@@ -533,8 +534,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_14
 
   !> `cl_model_forward` with real(real32) x of rank 2 and y of rank 1.
@@ -549,8 +550,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_21
 
   !> `cl_model_forward` with real(real32) x of rank 2 and y of rank 2.
@@ -565,8 +566,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_22
 
   !> `cl_model_forward` with real(real32) x of rank 2 and y of rank 3.
@@ -581,8 +582,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_23
 
   !> `cl_model_forward` with real(real32) x of rank 2 and y of rank 4.
@@ -597,8 +598,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_24
 
   !> `cl_model_forward` with real(real32) x of rank 3 and y of rank 1.
@@ -613,8 +614,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_31
 
   !> `cl_model_forward` with real(real32) x of rank 3 and y of rank 2.
@@ -629,8 +630,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_32
 
   !> `cl_model_forward` with real(real32) x of rank 3 and y of rank 3.
@@ -645,8 +646,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_33
 
   !> `cl_model_forward` with real(real32) x of rank 3 and y of rank 4.
@@ -661,8 +662,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_34
 
   !> `cl_model_forward` with real(real32) x of rank 4 and y of rank 1.
@@ -677,8 +678,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_41
 
   !> `cl_model_forward` with real(real32) x of rank 4 and y of rank 2.
@@ -693,8 +694,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_42
 
   !> `cl_model_forward` with real(real32) x of rank 4 and y of rank 3.
@@ -709,8 +710,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_43
 
   !> `cl_model_forward` with real(real32) x of rank 4 and y of rank 4.
@@ -725,8 +726,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT32, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r32_44
 
   !> `cl_model_forward` with real(real64) x of rank 1 and y of rank 1.
@@ -741,8 +742,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_11
 
   !> `cl_model_forward` with real(real64) x of rank 1 and y of rank 2.
@@ -757,8 +758,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_12
 
   !> `cl_model_forward` with real(real64) x of rank 1 and y of rank 3.
@@ -773,8 +774,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_13
 
   !> `cl_model_forward` with real(real64) x of rank 1 and y of rank 4.
@@ -789,8 +790,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_14
 
   !> `cl_model_forward` with real(real64) x of rank 2 and y of rank 1.
@@ -805,8 +806,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_21
 
   !> `cl_model_forward` with real(real64) x of rank 2 and y of rank 2.
@@ -821,8 +822,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_22
 
   !> `cl_model_forward` with real(real64) x of rank 2 and y of rank 3.
@@ -837,8 +838,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_23
 
   !> `cl_model_forward` with real(real64) x of rank 2 and y of rank 4.
@@ -853,8 +854,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_24
 
   !> `cl_model_forward` with real(real64) x of rank 3 and y of rank 1.
@@ -869,8 +870,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_31
 
   !> `cl_model_forward` with real(real64) x of rank 3 and y of rank 2.
@@ -885,8 +886,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_32
 
   !> `cl_model_forward` with real(real64) x of rank 3 and y of rank 3.
@@ -901,8 +902,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_33
 
   !> `cl_model_forward` with real(real64) x of rank 3 and y of rank 4.
@@ -917,8 +918,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_34
 
   !> `cl_model_forward` with real(real64) x of rank 4 and y of rank 1.
@@ -933,8 +934,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_41
 
   !> `cl_model_forward` with real(real64) x of rank 4 and y of rank 2.
@@ -949,8 +950,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_42
 
   !> `cl_model_forward` with real(real64) x of rank 4 and y of rank 3.
@@ -965,8 +966,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_43
 
   !> `cl_model_forward` with real(real64) x of rank 4 and y of rank 4.
@@ -981,8 +982,8 @@ contains
     py = c_null_ptr
     if (size(x) > 0) px = c_loc(x)
     if (size(y) > 0) py = c_loc(y)
-    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), py, shape(y, kind=c_int64_t), &
-                      stat, errmsg)
+    call forward_pair(model, CL_FLOAT64, px, shape(x, kind=c_int64_t), &
+                      py, shape(y, kind=c_int64_t), stat, errmsg)
   end subroutine forward_r64_44
 
   !> `cl_tensor_wrap` for a real(real32) array of rank 1.
@@ -1188,6 +1189,7 @@ contains
     n = num_side(model, SIDE_OUTPUT, stat, errmsg)
   end function cl_model_num_outputs
 
+  !> Number of inputs or outputs (shared body of the two public getters).
   integer function num_side(model, side, stat, errmsg) result(n)
     type(cl_model), intent(in) :: model
     integer, intent(in) :: side
@@ -1257,6 +1259,7 @@ contains
     units = indexed_string(model, SIDE_OUTPUT, i, cl_c_model_output_units, stat, errmsg)
   end function cl_model_output_units
 
+  !> Name or units of input/output `i` (shared body of the four public string getters).
   function indexed_string(model, side, i, getter, stat, errmsg) result(s)
     type(cl_model), intent(in) :: model
     integer, intent(in) :: side
@@ -1306,6 +1309,7 @@ contains
     call side_shape(model, SIDE_OUTPUT, i, shape, stat, errmsg)
   end subroutine cl_model_output_shape
 
+  !> Shape of input/output `i` (shared body of the two public shape getters).
   subroutine side_shape(model, side, i, extents, stat, errmsg)
     type(cl_model), intent(in) :: model
     integer, intent(in) :: side
@@ -1356,6 +1360,7 @@ contains
     dtype = side_dtype(model, SIDE_OUTPUT, i, stat, errmsg)
   end function cl_model_output_dtype
 
+  !> dtype of input/output `i` (shared body of the two public dtype getters).
   integer function side_dtype(model, side, i, stat, errmsg) result(dtype)
     type(cl_model), intent(in) :: model
     integer, intent(in) :: side
