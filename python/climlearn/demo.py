@@ -33,20 +33,28 @@ def l96_tendency(x: np.ndarray, forcing: float = FORCING) -> np.ndarray:
     return (np.roll(x, -1, -1) - np.roll(x, 2, -1)) * np.roll(x, 1, -1) - x + forcing
 
 
-def l96_states(n: int, seed: int, dt: float = 0.005, every: int = 10) -> np.ndarray:
-    """``n`` states of a seeded RK4 free run of one-scale Lorenz 96, after spin-up."""
+def l96_states(n: int, seed: int, dt: float = 0.005, every: int = 10,
+               members: int = 100) -> np.ndarray:
+    """``n`` states from ``members`` seeded RK4 free runs of one-scale Lorenz 96.
+
+    The runs advance together (vectorised over members); each is spun up for 10 model
+    time units before it is sampled every ``every`` steps.
+    """
     rng = np.random.default_rng(seed)
-    x = FORCING + rng.standard_normal(K)
-    out = np.empty((n, K))
-    for step in range(2000 + n * every):
+    members = max(1, min(n, members))
+    per_member = -(-n // members)
+    x = FORCING + rng.standard_normal((members, K))
+    spinup = 2000
+    out = np.empty((per_member, members, K))
+    for step in range(spinup + per_member * every):
         k1 = l96_tendency(x)
         k2 = l96_tendency(x + 0.5 * dt * k1)
         k3 = l96_tendency(x + 0.5 * dt * k2)
         k4 = l96_tendency(x + dt * k3)
         x = x + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if step >= 2000 and (step - 2000) % every == 0:
-            out[(step - 2000) // every] = x
-    return out
+        if step >= spinup and (step - spinup) % every == 0:
+            out[(step - spinup) // every] = x
+    return out.reshape(-1, K)[:n]
 
 
 def train(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 60):

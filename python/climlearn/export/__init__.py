@@ -136,7 +136,8 @@ def to_torchscript(
         raise ValueError("example_inputs must be a Tensor or a non-empty sequence of Tensors")
     dtypes = {t.dtype for t in example}
     if len(dtypes) != 1:
-        raise ValueError(f"all example inputs must share one dtype, given {sorted(map(str, dtypes))}")
+        raise ValueError("all example inputs must share one dtype, given "
+                         f"{sorted(map(str, dtypes))}")
     dtype = example[0].dtype
     _card.dtype_name(dtype, "example_inputs")
     if any(not torch.isfinite(t).all() for t in example):
