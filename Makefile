@@ -66,7 +66,7 @@ $(STAMPS)/venv: $(STAMPS)/sysdeps
 	@touch $@
 
 $(STAMPS)/install: $(STAMPS)/venv $(SOURCES)
-	$(VPY) -m pip install -q --no-build-isolation --no-deps -Cbuild-dir=build .
+	$(VPY) -m pip install -q --no-build-isolation --no-deps --config-settings=build-dir=build .
 	@touch $@
 
 clean:
