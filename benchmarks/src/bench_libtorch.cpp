@@ -2,6 +2,7 @@
 // usage: bench_libtorch MODEL NCOL NCALLS REPEATS
 // Per call: wrap the caller's input (from_blob), forward under InferenceMode, copy the
 // result into the caller's output buffer -- the same job as cl_model_forward.
+#include <ATen/Parallel.h>
 #include <torch/script.h>
 
 #include <algorithm>

@@ -1,0 +1,4 @@
+"""Testbeds: small simulated worlds in which parametrisations are trained and judged.
+
+- :mod:`climlearn.testbeds.lorenz96`: two-scale Lorenz 96 (sub-grid parametrisation).
+"""
