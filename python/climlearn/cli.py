@@ -26,6 +26,17 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(workdir=args.workdir, seed=args.seed)
 
 
+def _l96_pipeline(args: argparse.Namespace) -> int:
+    from .testbeds.lorenz96.pipeline import run_pipeline
+
+    try:
+        run_pipeline(args.out, quick=args.quick, config_path=args.config, seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"climlearn l96 pipeline: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``climlearn`` console script."""
     parser = argparse.ArgumentParser(prog="climlearn", description=__doc__)
@@ -41,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default="demo_out")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_demo)
+
+    p = sub.add_parser("l96", help="two-scale Lorenz 96 sub-grid parametrisation testbed")
+    l96 = p.add_subparsers(dest="l96_command", required=True)
+    p = l96.add_parser("pipeline", help="generate, train, export, couple, evaluate")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quick", action="store_true", help="small run for tests (< 5 min)")
+    p.add_argument("--config", help="YAML config (default: the built-in full/quick one)")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p.set_defaults(func=_l96_pipeline)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
