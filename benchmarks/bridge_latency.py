@@ -2,6 +2,12 @@
 Python, and through a bare libtorch C++ forward, at 1, 64 and 4096 columns; and the
 growth of resident memory over 1,000,000 Fortran calls.
 
+From Fortran both backends of libclimlearn are timed: the TorchScript interpreter and the
+native kernel for MLP-shaped models, with the speed-up of native over TorchScript. Two more
+rows: the Lorenz 96 network (1-64-64-1 tanh on 8 columns) and a wide column emulator
+(60 inputs, 4 hidden layers of 256, 60 outputs) at 10,000 columns, with its GFLOP/s and
+the fraction of the sgemm rate measured here on one thread.
+
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bridge_latency.py``.
 One intra-op thread everywhere (the climlearn default, one per MPI rank). Each figure
 is the median over REPEATS timed loops after a warm-up; the three ways are run in
@@ -70,6 +76,31 @@ def time_python(model: Path, ncol: int, ncalls: int) -> float:
     return statistics.median(us)
 
 
+def fortran_us(fexe: Path, model: Path, ncol: int, ncalls: int, backend: str,
+               env: dict[str, str]) -> float:
+    out = subprocess.run([str(fexe), str(model), str(ncol), str(ncalls), str(REPEATS), backend],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    got = out.split("BACKEND ", 1)[1].split()[0]
+    if got != backend:
+        raise RuntimeError(f"asked for backend {backend!r}, the library ran {got!r}")
+    return parse(out, "US_PER_CALL")[0]
+
+
+def sgemm_gflops(n: int = 10_000, k: int = 256, m: int = 256) -> float:
+    """Rate of one float32 matrix product (n, k) x (k, m) on one thread, best of 5."""
+    torch.set_num_threads(1)
+    a, b = torch.rand(n, k), torch.rand(k, m)
+    out = torch.empty(n, m)
+    torch.mm(a, b, out=out)
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(5):
+            torch.mm(a, b, out=out)
+        best = min(best, (time.perf_counter() - t0) / 5)
+    return 2.0 * n * k * m / best / 1e9
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory-calls", type=int, default=1_000_000)
@@ -84,31 +115,58 @@ def main() -> int:
         rows = []
         for ncol, ncalls in CALLS.items():
             argv = [str(model), str(ncol), str(ncalls), str(REPEATS)]
-            f_all, c_all, p_all = [], [], []
+            f_all, n_all, c_all, p_all = [], [], [], []
             for _ in range(ROUNDS):
-                f_all.append(parse(subprocess.run([str(fexe), *argv], env=env,
-                                                  capture_output=True, text=True,
-                                                  check=True).stdout, "US_PER_CALL")[0])
+                f_all.append(fortran_us(fexe, model, ncol, ncalls, "torchscript", env))
+                n_all.append(fortran_us(fexe, model, ncol, ncalls, "native", env))
                 c_all.append(parse(subprocess.run([str(cexe), *argv], env=env,
                                                   capture_output=True, text=True,
                                                   check=True).stdout, "US_PER_CALL")[0])
                 p_all.append(time_python(model, ncol, ncalls))
-            rows.append((ncol, min(f_all), min(p_all), min(c_all)))
+            rows.append((ncol, min(f_all), min(n_all), min(p_all), min(c_all)))
 
         print(f"MLP 8-64-64-8 float32, 1 thread, best of {ROUNDS} rounds of the median of "
               f"{REPEATS} loops; torch "
               f"{torch.__version__}, {os.cpu_count()} cores")
-        print(f"{'ncol':>6} {'Fortran us':>11} {'Python us':>10} {'C++ us':>8} "
-              f"{'Fortran/Python':>15} {'Fortran-C++ us':>15}")
-        for ncol, f_us, p_us, c_us in rows:
-            print(f"{ncol:>6} {f_us:>11.2f} {p_us:>10.2f} {c_us:>8.2f} {f_us / p_us:>15.2f} "
-                  f"{f_us - c_us:>15.2f}")
+        print(f"{'ncol':>6} {'Fortran TS us':>14} {'Fortran native us':>18} "
+              f"{'native speed-up':>16} {'Python us':>10} {'C++ us':>8} "
+              f"{'TS/Python':>10} {'TS-C++ us':>10}")
+        for ncol, f_us, n_us, p_us, c_us in rows:
+            print(f"{ncol:>6} {f_us:>14.2f} {n_us:>18.2f} {f_us / n_us:>15.1f}x {p_us:>10.2f} "
+                  f"{c_us:>8.2f} {f_us / p_us:>10.2f} {f_us - c_us:>10.2f}")
+
+        # the Lorenz 96 coupled network: 1-64-64-1 tanh, 8 columns (K = 8, one member)
+        torch.manual_seed(0)
+        l96 = to_torchscript(MLP(1, 1, hidden=(64, 64), activation="tanh"), work / "l96.pt",
+                             example_inputs=torch.rand(16, 1), output_names=["U"],
+                             normalisation={"x": (2.5, 5.0), "U": (3.0, 8.0)})
+        ts = min(fortran_us(fexe, l96, 8, 20000, "torchscript", env) for _ in range(ROUNDS))
+        nat = min(fortran_us(fexe, l96, 8, 20000, "native", env) for _ in range(ROUNDS))
+        print(f"\nLorenz 96 network 1-64-64-1 tanh, 8 columns, from Fortran: TorchScript "
+              f"{ts:.2f} us, native {nat:.2f} us per call ({ts / nat:.1f}x)")
+
+        # a wide column emulator at 10,000 columns
+        torch.manual_seed(0)
+        wide = to_torchscript(MLP(60, 60, hidden=(256,) * 4, activation="relu"),
+                              work / "wide.pt", example_inputs=torch.rand(16, 60),
+                              output_names=["y"])
+        ncol = 10_000
+        flops = 2.0 * ncol * (60 * 256 + 3 * 256 * 256 + 256 * 60)
+        peak = sgemm_gflops()
+        print(f"\nwide emulator 60-256x4-60 relu, {ncol:,} columns, from Fortran "
+              f"(sgemm on 1 thread here: {peak:.1f} GFLOP/s):")
+        print(f"{'backend':>12} {'ms/call':>9} {'GFLOP/s':>9} {'of sgemm':>9}")
+        for backend in ("torchscript", "native"):
+            us = fortran_us(fexe, wide, ncol, 10, backend, env)
+            rate = flops / (us * 1e-6) / 1e9
+            print(f"{backend:>12} {us / 1000:>9.2f} {rate:>9.1f} {rate / peak:>8.0%}")
 
         n = args.memory_calls
         out = subprocess.run([str(fexe), str(model), "1", str(n), "1"], env=env,
                              capture_output=True, text=True, check=True).stdout
         rss0, rss1 = parse(out, "RSS_KB")
-        print(f"\nresident memory, Fortran, ncol=1: {rss0 / 1024:.1f} MiB after warm-up, "
+        print(f"\nresident memory, Fortran (auto backend: native), ncol=1: "
+              f"{rss0 / 1024:.1f} MiB after warm-up, "
               f"{rss1 / 1024:.1f} MiB after {n:,} more calls: growth "
               f"{(rss1 - rss0):.0f} KiB ({(rss1 - rss0) * 1024 / n:.3f} bytes/call)")
     return 0

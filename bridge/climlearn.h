@@ -97,6 +97,7 @@ CL_API int cl_get_num_threads(int *n);
 /**
  * Load a model file. `device` is "cpu", "cuda" or "cuda:N" (NULL or "" means "cpu").
  * On failure *model is set to NULL. The file format is detected from the file content.
+ * Same as cl_model_load_backend with backend "auto".
  */
 CL_API int cl_model_load(const char *path, const char *device, cl_model **model);
 
@@ -154,6 +155,30 @@ CL_API int cl_model_card(const cl_model *model, char *buf, size_t buflen, size_t
 
 /** Device the model runs on, e.g. "cpu" or "cuda:0". */
 CL_API int cl_model_device(const cl_model *model, char *buf, size_t buflen, size_t *needed);
+
+/* ---- backends ------------------------------------------------------------------------ */
+
+/**
+ * Load a model file choosing how it runs. `backend` is one of
+ *   NULL, "" or "auto": the native kernel when the model qualifies and the device is the
+ *                       CPU, else TorchScript (what cl_model_load does);
+ *   "torchscript":      always the TorchScript interpreter (libtorch);
+ *   "native":           the native kernel, a hand-written CPU implementation of MLP-shaped
+ *                       models (a chain of linear layers and elementwise activations, one
+ *                       (features, ncol) input and output, with the built-in normalisation);
+ *                       the model card must carry a "native" description, as climlearn's
+ *                       exporter writes for such models.
+ * Errors: an unknown name gives CL_ERR_ARGUMENT listing the valid names; "native" for a model
+ * that does not qualify gives CL_ERR_FORMAT saying why, and on a CUDA device CL_ERR_DEVICE.
+ * Every backend applies the same argument checks in cl_model_forward. The native kernel keeps
+ * two work buffers per calling thread (grown to the largest batch seen), so it may be called
+ * from several threads at once and allocates no array memory per call once warmed up.
+ */
+CL_API int cl_model_load_backend(const char *path, const char *device, const char *backend,
+                                 cl_model **model);
+
+/** Backend that runs the model: "native" or "torchscript". */
+CL_API int cl_model_backend(const cl_model *model, char *buf, size_t buflen, size_t *needed);
 
 #ifdef __cplusplus
 }

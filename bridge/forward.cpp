@@ -167,6 +167,28 @@ std::vector<torch::Tensor> unpack_result(const cl_model &m, const c10::IValue &r
   return out;
 }
 
+/** The native backend, after the shared checks (one input, one output, both matching the
+ *  metadata): the NaN check, the batch of the output, then the kernel writes the output. */
+int forward_native(const cl_model &m, const cl_array &in, cl_array &out, int64_t in_numel) {
+  if (m.check_finite.load(std::memory_order_relaxed)) check_finite(m, 0, in, wrap(in, in_numel));
+  const int64_t ncol = in.shape[1];
+  if (out.shape[1] != ncol) {
+    const int64_t nout = native_outputs(*m.native);
+    throw Error(CL_ERR_SHAPE, io_label(m, Direction::output, 0) + ": wrong shape: the model returned Fortran shape (" +
+                                  std::to_string(nout) + ", " + std::to_string(ncol) + "), given " +
+                                  given_shape(out));
+  }
+  try {
+    native_forward(*m.native, in, out);
+  } catch (const Error &) {
+    throw;
+  } catch (...) {
+    throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' (native backend) raised an error: " +
+                                    current_exception_message());
+  }
+  return CL_OK;
+}
+
 int forward(cl_model *model, int n_inputs, const cl_array *inputs, int n_outputs, cl_array *outputs) {
   cl_model &m = *live_model(model);
   if (n_inputs < 0) throw Error(CL_ERR_ARGUMENT, "n_inputs is negative (" + std::to_string(n_inputs) + ")");
@@ -187,6 +209,7 @@ int forward(cl_model *model, int n_inputs, const cl_array *inputs, int n_outputs
     if (m.meta.present) check_against_spec(m, Direction::output, i, outputs[i], m.meta.outputs[static_cast<size_t>(i)]);
   }
   ensure_threads_configured();
+  if (m.native) return forward_native(m, inputs[0], outputs[0], in_numel[0]);
 
   c10::InferenceMode inference_mode;
   std::vector<c10::IValue> args;

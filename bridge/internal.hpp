@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -96,6 +97,28 @@ std::string fortran_shape(const TensorSpec &spec);
 /** "(8, 10)": torch-order extents shown in Fortran order. */
 std::string fortran_shape(c10::IntArrayRef torch_shape);
 
+// ---- native backend (native.cpp) -----------------------------------------------------
+
+/** A packed MLP run by the native kernel (read-only after load; shared by threads). */
+struct NativeNet;
+
+}  // namespace climlearn
+
+struct cl_model;
+
+namespace climlearn {
+
+/** The native kernel of a loaded model, from the "native" entry of its card and the
+ *  tensors of its module; nullptr, with the reason in `why`, when it does not qualify. */
+std::shared_ptr<const NativeNet> build_native(const cl_model &m, std::string &why);
+
+/** Number of output features of a native net. */
+int64_t native_outputs(const NativeNet &net);
+
+/** Run a native net on one (nfeat, ncol) input into one (nout, ncol) output, both already
+ *  checked against the metadata (dtype, rank, shape, batch). Thread-safe. */
+void native_forward(const NativeNet &net, const cl_array &in, cl_array &out);
+
 // ---- model (model.cpp) ---------------------------------------------------------------
 
 }  // namespace climlearn
@@ -111,6 +134,8 @@ struct cl_model {
   std::vector<std::string> arg_names;
   int min_inputs = 0;
   int max_inputs = -1;  // -1: unknown (varargs)
+  // Set when the native backend runs this model (then forward() never calls module).
+  std::shared_ptr<const climlearn::NativeNet> native;
 };
 
 namespace climlearn {

@@ -212,12 +212,51 @@ std::unique_ptr<cl_model> load_torchscript(const std::string &path, torch::Devic
   return m;
 }
 
+// ---- backend selection ------------------------------------------------------------------
+
+enum class Backend { automatic, torchscript, native };
+
+const char *const backend_names = "auto, torchscript, native";
+
+/** NULL, "" and "auto" (any case, blanks ignored) mean automatic. */
+Backend parse_backend(const char *backend) {
+  const std::string given = backend == nullptr ? "" : backend;
+  std::string s;
+  for (char c : given) {
+    if (!std::isspace(static_cast<unsigned char>(c))) s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (s.empty() || s == "auto") return Backend::automatic;
+  if (s == "torchscript") return Backend::torchscript;
+  if (s == "native") return Backend::native;
+  throw Error(CL_ERR_ARGUMENT, "unknown backend '" + given + "': valid names are " + backend_names);
+}
+
+/** Attach the native kernel when the backend asks for it and the model qualifies. */
+void select_backend(cl_model &m, Backend backend) {
+  if (backend == Backend::torchscript) return;
+  if (!m.device.is_cpu()) {
+    if (backend == Backend::native) {
+      throw Error(CL_ERR_DEVICE, "the native backend runs on the CPU only, device '" + m.device.str() +
+                                     "' requested (use backend 'auto' or 'torchscript')");
+    }
+    return;
+  }
+  std::string why;
+  m.native = build_native(m, why);
+  if (!m.native && backend == Backend::native) {
+    throw Error(CL_ERR_FORMAT, "cannot run '" + m.path + "' with the native backend: " + why);
+  }
+}
+
 /** The one place that chooses a backend from the file content. A torch.export/AOTInductor
  *  (.pt2) backend joins here: detect_format recognises it, and a new case loads it. */
-std::unique_ptr<cl_model> load_model(const std::string &path, torch::Device device) {
+std::unique_ptr<cl_model> load_model(const std::string &path, torch::Device device, Backend backend) {
   switch (detect_format(path)) {
-    case Format::torchscript:
-      return load_torchscript(path, device);
+    case Format::torchscript: {
+      std::unique_ptr<cl_model> m = load_torchscript(path, device);
+      select_backend(*m, backend);
+      return m;
+    }
   }
   throw Error(CL_ERR_FORMAT, "'" + path + "': unsupported model format");
 }
@@ -254,20 +293,30 @@ std::string io_label(const cl_model &m, Direction dir, int index0) {
 
 extern "C" {
 
-CL_API int cl_model_load(const char *path, const char *device, cl_model **model) {
+CL_API int cl_model_load_backend(const char *path, const char *device, const char *backend,
+                                 cl_model **model) {
   if (model != nullptr) *model = nullptr;
   return climlearn::guarded([&] {
     using climlearn::Error;
     if (model == nullptr) throw Error(CL_ERR_ARGUMENT, "cl_model_load: model (output handle) is NULL");
     if (path == nullptr) throw Error(CL_ERR_ARGUMENT, "cl_model_load: path is NULL");
     if (*path == '\0') throw Error(CL_ERR_ARGUMENT, "cl_model_load: path is empty");
+    const climlearn::Backend which = climlearn::parse_backend(backend);
     climlearn::ensure_threads_configured();
     const torch::Device dev = climlearn::parse_device(device);
-    std::unique_ptr<cl_model> m = climlearn::load_model(path, dev);
+    if (which == climlearn::Backend::native && !dev.is_cpu()) {
+      throw Error(CL_ERR_DEVICE, "the native backend runs on the CPU only, device '" + dev.str() +
+                                     "' requested (use backend 'auto' or 'torchscript')");
+    }
+    std::unique_ptr<cl_model> m = climlearn::load_model(path, dev, which);
     climlearn::register_model(m.get());
     *model = m.release();
     return CL_OK;
   });
+}
+
+CL_API int cl_model_load(const char *path, const char *device, cl_model **model) {
+  return cl_model_load_backend(path, device, nullptr, model);
 }
 
 CL_API int cl_model_free(cl_model *model) {
@@ -286,6 +335,13 @@ CL_API int cl_model_set_check_finite(cl_model *model, int on) {
   return climlearn::guarded([&] {
     climlearn::live_model(model)->check_finite.store(on != 0);
     return CL_OK;
+  });
+}
+
+CL_API int cl_model_backend(const cl_model *model, char *buf, size_t buflen, size_t *needed) {
+  return climlearn::guarded([&] {
+    const cl_model *m = climlearn::live_model(model);
+    return climlearn::copy_string(m->native ? "native" : "torchscript", buf, buflen, needed);
   });
 }
 

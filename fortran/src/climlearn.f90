@@ -8,6 +8,11 @@
 !> call cl_model_forward(model, x, y)                ! every time step
 !> ```
 !>
+!> MLP-shaped models (linear layers and elementwise activations) run on the CPU through a
+!> native kernel instead of the TorchScript interpreter, with the same checks and results
+!> to round-off; `cl_model_load(..., backend="torchscript")` forces the interpreter and
+!> `cl_model_backend(model)` tells which runs.
+!>
 !> Array layout (the one rule): the LAST Fortran dimension is the batch (the columns).
 !> Fortran is column-major, so an array `x(nfeat, ncol)` is, in memory, exactly the
 !> row-major tensor of shape `(ncol, nfeat)` that the model sees; higher ranks likewise,
@@ -40,7 +45,7 @@ module climlearn
                              cl_model_input_units, cl_model_output_units, &
                              cl_model_input_shape, cl_model_output_shape, &
                              cl_model_input_dtype, cl_model_output_dtype, &
-                             cl_model_card, cl_model_device, &
+                             cl_model_card, cl_model_device, cl_model_backend, &
                              cl_set_num_threads, cl_get_num_threads, cl_version, cl_last_error
   implicit none
   private
@@ -59,7 +64,7 @@ module climlearn
   public :: cl_model_input_units, cl_model_output_units
   public :: cl_model_input_shape, cl_model_output_shape
   public :: cl_model_input_dtype, cl_model_output_dtype
-  public :: cl_model_card, cl_model_device
+  public :: cl_model_card, cl_model_device, cl_model_backend
   public :: cl_set_num_threads, cl_get_num_threads, cl_version, cl_last_error
 
 end module climlearn

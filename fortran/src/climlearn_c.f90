@@ -77,6 +77,7 @@ module climlearn_c
   public :: cl_c_model_input_shape, cl_c_model_output_shape
   public :: cl_c_model_input_dtype, cl_c_model_output_dtype
   public :: cl_c_model_card, cl_c_model_device
+  public :: cl_c_model_load_backend, cl_c_model_backend
   public :: cl_c_strlen
   public :: cl_c_string_fn, cl_c_indexed_string_fn
 
@@ -323,6 +324,29 @@ module climlearn_c
       integer(c_size_t), intent(out) :: needed
       integer(c_int) :: status
     end function cl_c_model_device
+
+    !> `int cl_model_load_backend(const char *path, const char *device, const char *backend,
+    !> cl_model **model)`. All strings must be NUL-terminated.
+    function cl_c_model_load_backend(path, device, backend, model) &
+        bind(c, name="cl_model_load_backend") result(status)
+      import :: c_char, c_ptr, c_int
+      character(kind=c_char), intent(in) :: path(*)
+      character(kind=c_char), intent(in) :: device(*)
+      character(kind=c_char), intent(in) :: backend(*)
+      type(c_ptr), intent(out) :: model
+      integer(c_int) :: status
+    end function cl_c_model_load_backend
+
+    !> `int cl_model_backend(const cl_model *model, char *buf, size_t buflen, size_t *needed)`.
+    function cl_c_model_backend(model, buf, buflen, needed) bind(c, name="cl_model_backend") &
+        result(status)
+      import :: c_ptr, c_size_t, c_int
+      type(c_ptr), value, intent(in) :: model
+      type(c_ptr), value, intent(in) :: buf
+      integer(c_size_t), value, intent(in) :: buflen
+      integer(c_size_t), intent(out) :: needed
+      integer(c_int) :: status
+    end function cl_c_model_backend
   end interface
 
 end module climlearn_c

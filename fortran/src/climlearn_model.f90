@@ -14,13 +14,14 @@ module climlearn_model
                          CL_FLOAT32, CL_FLOAT64, &
                          cl_c_version, cl_c_last_error, cl_c_strlen, &
                          cl_c_set_num_threads, cl_c_get_num_threads, &
-                         cl_c_model_load, cl_c_model_free, cl_c_model_set_check_finite, &
+                         cl_c_model_free, cl_c_model_set_check_finite, &
                          cl_c_model_forward, cl_c_model_num_inputs, cl_c_model_num_outputs, &
                          cl_c_model_input_name, cl_c_model_output_name, &
                          cl_c_model_input_units, cl_c_model_output_units, &
                          cl_c_model_input_shape, cl_c_model_output_shape, &
                          cl_c_model_input_dtype, cl_c_model_output_dtype, &
                          cl_c_model_card, cl_c_model_device, &
+                         cl_c_model_load_backend, cl_c_model_backend, &
                          cl_c_string_fn, cl_c_indexed_string_fn, &
                          cl_tensor => cl_array
   implicit none
@@ -43,7 +44,7 @@ module climlearn_model
   public :: cl_model_input_units, cl_model_output_units
   public :: cl_model_input_shape, cl_model_output_shape
   public :: cl_model_input_dtype, cl_model_output_dtype
-  public :: cl_model_card, cl_model_device
+  public :: cl_model_card, cl_model_device, cl_model_backend
   public :: cl_set_num_threads, cl_get_num_threads
   public :: cl_version, cl_last_error
 
@@ -317,7 +318,12 @@ contains
   !> written by `climlearn export`). A model that is already loaded is freed first, so
   !> a variable can be reloaded; if the new load fails, the model is left unloaded.
   !> Load once, outside the time loop.
-  subroutine cl_model_load(model, path, device, stat, errmsg, check_finite)
+  !>
+  !> `backend` chooses how the model runs: "auto" (the default: the native kernel when the
+  !> model is MLP-shaped and runs on the CPU, else TorchScript), "torchscript" or "native"
+  !> (an error, `CL_ERR_FORMAT`, for a model that does not qualify). `cl_model_backend`
+  !> tells which one was chosen.
+  subroutine cl_model_load(model, path, device, stat, errmsg, check_finite, backend)
     !> The model variable that receives the handle.
     type(cl_model), intent(inout) :: model
     !> Path of the model file (trailing blanks are ignored).
@@ -331,16 +337,19 @@ contains
     !> If true, every forward checks that the inputs are finite (no NaN/Inf);
     !> default false. See also `cl_model_set_check_finite`.
     logical, intent(in), optional :: check_finite
+    !> "auto" (the default), "torchscript" or "native".
+    character(len=*), intent(in), optional :: backend
     type(c_ptr) :: handle
     integer(c_int) :: status
+    character(len=:), allocatable :: dev, be
 
     call cl_model_free(model)
     handle = c_null_ptr
-    if (present(device)) then
-      status = cl_c_model_load(to_c_string(path), to_c_string(device), handle)
-    else
-      status = cl_c_model_load(to_c_string(path), to_c_string("cpu"), handle)
-    end if
+    dev = "cpu"
+    if (present(device)) dev = device
+    be = "auto"
+    if (present(backend)) be = backend
+    status = cl_c_model_load_backend(to_c_string(path), to_c_string(dev), to_c_string(be), handle)
     if (status /= CL_OK) then
       call report_c(status, stat, errmsg)
       return
@@ -1412,5 +1421,21 @@ contains
     call fetch_string(cl_c_model_device, model%handle, device, status)
     call report_c(status, stat, errmsg)
   end function cl_model_device
+
+  !> The backend that runs the model: "native" or "torchscript" ("" on error).
+  function cl_model_backend(model, stat, errmsg) result(backend)
+    !> A loaded model.
+    type(cl_model), intent(in) :: model
+    !> Status (0 on success); if absent, an error stops the program.
+    integer, intent(out), optional :: stat
+    !> Error message, set only on error (truncated to fit).
+    character(len=*), intent(inout), optional :: errmsg
+    character(len=:), allocatable :: backend
+    integer(c_int) :: status
+    backend = ""
+    if (.not. require_loaded(model, stat, errmsg)) return
+    call fetch_string(cl_c_model_backend, model%handle, backend, status)
+    call report_c(status, stat, errmsg)
+  end function cl_model_backend
 
 end module climlearn_model

@@ -9,6 +9,7 @@
 !>   &l96_coupled
 !>     scheme = 'network'         ! or 'poly'
 !>     model_path = 'mlp.pt'      ! network: input X(2*halfwidth+1, ncol), output U(1, ncol)
+!>     backend = 'auto'           ! network: 'auto', 'torchscript' or 'native'
 !>     halfwidth = 0              ! network stencil X_{k-s..k+s}
 !>     ncoef = 4, coef = 0.3, 1.5, -0.02, -0.01   ! poly, ascending powers
 !>     phi = 0.0, sigma = 0.0, seed = 1           ! AR(1) noise (sigma = 0: none)
@@ -26,11 +27,11 @@ program l96_coupled_main
   implicit none
 
   integer, parameter :: max_coef = 16
-  character(len=16) :: scheme = 'network'
+  character(len=16) :: scheme = 'network', backend = 'auto'
   character(len=1024) :: model_path = '', init_file = 'x0.bin', out_file = 'xs.bin'
   integer :: halfwidth = 0, ncoef = 0, seed = 1, nk = 8, nens = 1, nsteps = 0, every = 1
   real(real64) :: coef(max_coef) = 0, phi = 0, sigma = 0, forcing = 20, dt = 0.005_real64
-  namelist /l96_coupled/ scheme, model_path, halfwidth, ncoef, coef, phi, sigma, seed, &
+  namelist /l96_coupled/ scheme, model_path, backend, halfwidth, ncoef, coef, phi, sigma, seed, &
     nk, nens, forcing, dt, nsteps, every, init_file, out_file
 
   type(cl_model) :: model
@@ -75,7 +76,7 @@ program l96_coupled_main
   if (use_net) then
     ! Load once, outside the time loop; check the model against this program's layout.
     call cl_set_num_threads(1)
-    call cl_model_load(model, trim(model_path), stat=stat, errmsg=msg)
+    call cl_model_load(model, trim(model_path), stat=stat, errmsg=msg, backend=trim(backend))
     if (stat /= CL_OK) call fail(msg)
     dtype = cl_model_input_dtype(model, 1)
     if (dtype == CL_FLOAT32) then

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from . import _card
 from ._card import META_NAME, checksum, format_card
+from ._native import describe as _describe_native
 from ._normalise import make_layer
 from ._script import ExportError, _as_tuple, script_or_trace
 from ._wrapper import wrap
@@ -192,6 +193,9 @@ def to_torchscript(
     card = _card.build(inputs=inputs, outputs=outputs, normalisation=norm_card, seed=seed,
                        training_data=dict(training_data or {}), metrics=dict(metrics or {}),
                        metadata=dict(metadata or {}), method=method)
+    native = _describe_native(model, norm_in, norm_out, example, want, scripted)
+    if native is not None:
+        card["native"] = native  # libclimlearn may run it without the interpreter
 
     rtol, atol = _tolerance(dtype)
     with torch.no_grad():

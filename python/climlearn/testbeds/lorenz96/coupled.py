@@ -137,8 +137,12 @@ def _namelist(values: dict[str, Any]) -> str:
 
 def run_fortran(spec: dict[str, Any], x0: np.ndarray, *, forcing: float, dt: float,
                 nsteps: int, every: int = 1, seed: int = 0,
-                workdir: str | Path | None = None) -> CoupledRun:
-    """Run the coupled coarse model in the Fortran program (example 02)."""
+                workdir: str | Path | None = None, backend: str = "auto") -> CoupledRun:
+    """Run the coupled coarse model in the Fortran program (example 02).
+
+    ``backend`` is how libclimlearn runs a network: ``"auto"`` (the native kernel for an
+    MLP, else TorchScript), ``"torchscript"`` or ``"native"``.
+    """
     _check(spec, x0, dt, nsteps, every)
     exe = build_fortran()
     nens, nk = x0.shape
@@ -153,6 +157,7 @@ def run_fortran(spec: dict[str, Any], x0: np.ndarray, *, forcing: float, dt: flo
                                   "out_file": str(tmp / "xs.bin")}
         if spec["kind"] == "network":
             values.update(scheme="network", model_path=str(spec["model_path"]),
+                          backend=str(backend),
                           halfwidth=int(spec["halfwidth"]))
         else:
             coeffs = list(spec["coeffs"])
