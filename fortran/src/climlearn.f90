@@ -31,8 +31,13 @@
 !> blanks only. The number of inference threads is 1 per process unless set with
 !> `cl_set_num_threads` (or the CLIMLEARN_NUM_THREADS environment variable).
 !>
-!> This umbrella re-exports the public API of `climlearn_model` and the constants of
-!> `climlearn_c`; the raw C binding stays in `climlearn_c`.
+!> Host-model layouts (`climlearn_layouts`): `cl_layout_forward` runs a model on the
+!> columns of LMDZ-style `(klon, klev)` arrays or on the water columns of NEMO-style
+!> `(jpi, jpj, jpk)` arrays with a land-sea mask, in chunks, with a guard that hands
+!> columns with non-finite or out-of-range outputs to the reference scheme.
+!>
+!> This umbrella re-exports the public API of `climlearn_model` and `climlearn_layouts`
+!> and the constants of `climlearn_c`; the raw C binding stays in `climlearn_c`.
 module climlearn
   use climlearn_c, only: CL_MAX_RANK, CL_OK, CL_ERR_ARGUMENT, CL_ERR_IO, CL_ERR_FORMAT, &
                          CL_ERR_DEVICE, CL_ERR_SHAPE, CL_ERR_DTYPE, CL_ERR_NONFINITE, &
@@ -47,6 +52,9 @@ module climlearn
                              cl_model_input_dtype, cl_model_output_dtype, &
                              cl_model_card, cl_model_device, cl_model_backend, &
                              cl_set_num_threads, cl_get_num_threads, cl_version, cl_last_error
+  use climlearn_layouts, only: cl_layout, cl_layout_init, cl_layout_forward, &
+                               cl_layout_counts, cl_layout_reset_counts, &
+                               cl_layout_num_columns, cl_field, cl_reference_columns
   implicit none
   private
 
@@ -66,5 +74,10 @@ module climlearn
   public :: cl_model_input_dtype, cl_model_output_dtype
   public :: cl_model_card, cl_model_device, cl_model_backend
   public :: cl_set_num_threads, cl_get_num_threads, cl_version, cl_last_error
+
+  ! Host-model layouts (documented in climlearn_layouts).
+  public :: cl_layout, cl_layout_init, cl_layout_forward
+  public :: cl_layout_counts, cl_layout_reset_counts, cl_layout_num_columns
+  public :: cl_field, cl_reference_columns
 
 end module climlearn

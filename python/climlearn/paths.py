@@ -54,7 +54,7 @@ def pkgconfig_dir() -> Path:
 
 def fortran_sources() -> list[Path]:
     """Fortran binding sources in compilation order."""
-    order = ["climlearn_c.f90", "climlearn_model.f90", "climlearn.f90"]
+    order = ["climlearn_c.f90", "climlearn_model.f90", "climlearn_layouts.f90", "climlearn.f90"]
     return [fortran_source_dir() / name for name in order]
 
 
