@@ -149,8 +149,9 @@ module climlearn_layouts
     !> `columns` holds flat host column indices, ascending: `ic` for fields `(klon, ...)`;
     !> `ic = ji + (jj - 1) * jpi` for fields `(jpi, jpj, ...)`, so `ji = mod(ic - 1, jpi) + 1`
     !> and `jj = (ic - 1) / jpi + 1`. The procedure computes the scheme on those columns and
-    !> writes the host's output arrays there itself (it reaches them by host or use
-    !> association: an internal procedure of the calling routine fits well).
+    !> writes the host's output arrays there itself, reaching them by use association (a
+    !> module procedure of the host; an internal procedure works too, but gfortran then
+    !> builds a trampoline that needs an executable stack).
     !>
     !> ```fortran
     !> subroutine pp_columns(columns)
