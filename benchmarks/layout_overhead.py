@@ -5,7 +5,9 @@ The model is a column emulator [T, q on KLEV levels, ps] -> [dT, dq] (MLP, 2 hid
 layers of 128, tanh, float32, native backend), run from Fortran on one thread. Rows: the
 plain call (baseline), the layout call (transpose in, transpose out), with chunk=256, with
 the guard (valid range and a `bad` mask), and with real64 host fields (kind conversion
-too). The ratio is against the plain call measured in the same round.
+too). The ratio is against the plain call measured in the same round; the last column is
+the extra time of the layout call per value moved (klon * (nin + nout) values: the two
+transposes and the guard's check).
 
 Run with ``.venv/bin/python benchmarks/layout_overhead.py``. Each figure is the median
 of 5 timed loops after a warm-up; modes are run in ROUNDS interleaved rounds and the
@@ -58,7 +60,8 @@ def main() -> int:
         print(f"column emulator {nf}-128-128-{nf - 1} tanh float32 (native backend), "
               f"klev={args.klev}, 1 thread, best of {ROUNDS} rounds")
         print(f"{'klon':>7} " + " ".join(f"{m + ' us':>11}" for m in MODES) + "  "
-              + " ".join(f"{m + '/plain':>13}" for m in MODES[1:]))
+              + " ".join(f"{m + '/plain':>13}" for m in MODES[1:])
+              + f" {'layout-plain ns/value':>22}")
         for klon in args.klon:
             ncalls = max(20, int(2e6 / (klon * nf)))
             best = {m: float("inf") for m in MODES}
@@ -67,7 +70,8 @@ def main() -> int:
                     best[mode] = min(best[mode], fortran_us(exe, model, klon, args.klev,
                                                             ncalls, mode, env))
             print(f"{klon:>7} " + " ".join(f"{best[m]:>11.1f}" for m in MODES) + "  "
-                  + " ".join(f"{best[m] / best['plain']:>13.2f}" for m in MODES[1:]))
+                  + " ".join(f"{best[m] / best['plain']:>13.2f}" for m in MODES[1:])
+                  + f" {(best['layout'] - best['plain']) * 1e3 / (klon * (2 * nf - 1)):>22.2f}")
     return 0
 
 

@@ -55,7 +55,7 @@ module climlearn_layouts
                                          c_int32_t, c_int64_t
   use, intrinsic :: iso_fortran_env, only: real32, real64, int64
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
-  use climlearn_c, only: CL_OK, CL_ERR_ARGUMENT, CL_ERR_SHAPE, CL_ERR_DTYPE, CL_ERR_STATE, &
+  use climlearn_c, only: CL_OK, CL_ERR_ARGUMENT, CL_ERR_SHAPE, CL_ERR_STATE, &
                          CL_FLOAT32, CL_FLOAT64, CL_MAX_RANK
   use climlearn_model, only: cl_model, cl_tensor, cl_model_forward, cl_model_is_loaded, &
                              cl_model_num_inputs, cl_model_num_outputs, &
@@ -189,6 +189,10 @@ module climlearn_layouts
 
   character(len=*), parameter :: WHO = "cl_layout_forward: "
 
+  !> Columns per block of the transposes: a block of the work buffer stays in cache
+  !> while every level of its columns is packed, checked and unpacked.
+  integer, parameter :: BLOCK_COLS = 256
+
 contains
 
   ! ======================================================================================
@@ -230,20 +234,6 @@ contains
     end do
     s = s // ")"
   end function shape_text
-
-  !> Name of the kind of a field or model side, for messages.
-  pure function dtype_text(dtype) result(s)
-    integer, intent(in) :: dtype
-    character(len=:), allocatable :: s
-    select case (dtype)
-    case (CL_FLOAT32)
-      s = "real32"
-    case (CL_FLOAT64)
-      s = "real64"
-    case default
-      s = "unknown kind " // str(int(dtype, int64))
-    end select
-  end function dtype_text
 
   ! ======================================================================================
   ! cl_field
@@ -571,7 +561,8 @@ contains
     type(cl_tensor), allocatable :: tin(:), tout(:)
     integer, allocatable :: own_in(:), row_in(:), own_out(:), row_out(:), rejected(:)
     real(real64), allocatable :: lo(:), hi(:)
-    integer :: ncols, nsel, nchunk, c0, nb, f, l, g, k, j, nrej, status, colshape(2), ncd
+    integer :: ncols, nsel, nchunk, c0, nb, f, l, g, k, j, j1, j2, nrej, status, &
+               colshape(2), ncd
     character(len=:), allocatable :: message
     character(len=512) :: last_message
 
@@ -644,13 +635,16 @@ contains
       else
         layout%cols(1:nb) = layout%idx(c0 + 1:c0 + nb)
       end if
-      ! gather: host (column, level) -> buffer (feature, column)
-      do f = 1, size(fin)
-        do l = 1, fin(f)%nlev
-          g = fin(f)%offset + l
-          k = own_in(g)
-          call pack_level(fin(f), l, layout%bin(k), min_%dtype(k), min_%nfeat(k), &
-                          row_in(g), layout%cols, nb)
+      ! gather: host (column, level) -> buffer (feature, column), by blocks of columns
+      do j1 = 1, nb, BLOCK_COLS
+        j2 = min(j1 + BLOCK_COLS - 1, nb)
+        do f = 1, size(fin)
+          do l = 1, fin(f)%nlev
+            g = fin(f)%offset + l
+            k = own_in(g)
+            call pack_level(fin(f), l, layout%bin(k), min_%dtype(k), min_%nfeat(k), &
+                            row_in(g), layout%cols, j1, j2)
+          end do
         end do
       end do
       do k = 1, min_%n
@@ -669,21 +663,25 @@ contains
       end if
       ! guard, then scatter: buffer (feature, column) -> host (column, level)
       layout%ok(1:nb) = .true.
-      do f = 1, size(fout)
-        do l = 1, fout(f)%nlev
-          g = fout(f)%offset + l
-          k = own_out(g)
-          call check_level(fout(f), l, layout%bout(k), mout%dtype(k), mout%nfeat(k), &
-                           row_out(g), layout%cols, nb, lo(g), hi(g), layout%ok, &
-                           layout%wet, layout%nk)
+      do j1 = 1, nb, BLOCK_COLS
+        j2 = min(j1 + BLOCK_COLS - 1, nb)
+        do f = 1, size(fout)
+          do l = 1, fout(f)%nlev
+            g = fout(f)%offset + l
+            k = own_out(g)
+            call check_level(fout(f), l, layout%bout(k), mout%dtype(k), mout%nfeat(k), &
+                             row_out(g), layout%cols, j1, j2, lo(g), hi(g), layout%ok, &
+                             layout%wet, layout%nk)
+          end do
         end do
-      end do
-      do f = 1, size(fout)
-        do l = 1, fout(f)%nlev
-          g = fout(f)%offset + l
-          k = own_out(g)
-          call unpack_level(fout(f), l, layout%bout(k), mout%dtype(k), mout%nfeat(k), &
-                            row_out(g), layout%cols, layout%ok, nb, layout%wet, layout%nk)
+        do f = 1, size(fout)
+          do l = 1, fout(f)%nlev
+            g = fout(f)%offset + l
+            k = own_out(g)
+            call unpack_level(fout(f), l, layout%bout(k), mout%dtype(k), mout%nfeat(k), &
+                              row_out(g), layout%cols, layout%ok, j1, j2, layout%wet, &
+                              layout%nk)
+          end do
         end do
       end do
       if (.not. all(layout%ok(1:nb))) then
@@ -785,7 +783,7 @@ contains
       character(len=:), allocatable, intent(out) :: message
       integer(int64), allocatable :: shp(:)
       integer :: i, n, r, total
-      character(len=:), allocatable :: what, listing, name
+      character(len=:), allocatable :: what, listing
       character(len=256) :: msg
       what = merge("input ", "output", is_input)
       message = ""
@@ -823,12 +821,10 @@ contains
           call cl_model_input_shape(model, i, shp, stat=status, errmsg=msg)
           if (status == CL_OK) side%dtype(i) = cl_model_input_dtype(model, i, stat=status, &
                                                                     errmsg=msg)
-          if (status == CL_OK) name = cl_model_input_name(model, i, stat=status, errmsg=msg)
         else
           call cl_model_output_shape(model, i, shp, stat=status, errmsg=msg)
           if (status == CL_OK) side%dtype(i) = cl_model_output_dtype(model, i, stat=status, &
                                                                      errmsg=msg)
-          if (status == CL_OK) name = cl_model_output_name(model, i, stat=status, errmsg=msg)
         end if
         if (status /= CL_OK) then
           message = trim(msg)
@@ -837,12 +833,12 @@ contains
         r = size(shp)
         if (r < 1) then
           status = CL_ERR_SHAPE
-          message = "model " // trim(what) // " '" // name // "' has no batch dimension"
+          message = "model " // trim(what) // " '" // side_name(is_input, i) // "' has no batch dimension"
           return
         end if
         if (shp(r) /= -1 .or. any(shp(1:r - 1) < 0)) then
           status = CL_ERR_SHAPE
-          message = "model " // trim(what) // " '" // name // "' has shape " // &
+          message = "model " // trim(what) // " '" // side_name(is_input, i) // "' has shape " // &
                     shape_text(shp) // "; a layout needs fixed features and the batch " // &
                     "(-1) last"
           return
@@ -852,10 +848,14 @@ contains
         side%nfeat(i) = int(product(shp(1:r - 1)))
         side%offset(i) = 0
         if (i > 1) side%offset(i) = side%offset(i - 1) + side%nfeat(i - 1)
-        if (i > 1) listing = listing // ", "
-        listing = listing // name // ": " // str(int(side%nfeat(i), int64))
       end do
       if (sum(side%nfeat) /= total) then
+        ! names are fetched for the message only (they cost string copies on every call)
+        listing = ""
+        do i = 1, n
+          if (i > 1) listing = listing // ", "
+          listing = listing // side_name(is_input, i) // ": " // str(int(side%nfeat(i), int64))
+        end do
         status = CL_ERR_SHAPE
         message = "the model's " // trim(what) // "s take " // &
                   str(int(sum(side%nfeat), int64)) // " features per column (" // listing // &
@@ -864,6 +864,20 @@ contains
         return
       end if
     end subroutine describe_model
+
+    !> Name of model input/output i, for messages ("?" if it cannot be read).
+    function side_name(is_input, i) result(name)
+      logical, intent(in) :: is_input
+      integer, intent(in) :: i
+      character(len=:), allocatable :: name
+      integer :: st
+      if (is_input) then
+        name = cl_model_input_name(model, i, stat=st)
+      else
+        name = cl_model_output_name(model, i, stat=st)
+      end if
+      if (st /= CL_OK) name = "?"
+    end function side_name
 
     !> "field 1: 20, field 2: 1" (levels per field).
     function field_listing(info) result(s)
@@ -1059,10 +1073,10 @@ contains
   end subroutine grow
 
   !> Gather level `l` of a host field into row `r` of a buffer `(nfeat, nb)`:
-  !> `buf(r, j) = field(cols(j), l)`, converting the kind if needed.
-  subroutine pack_level(fi, l, buf, dtype, nfeat, r, cols, nb)
+  !> `buf(r, j) = field(cols(j), l)` for j = j1..j2, converting the kind if needed.
+  subroutine pack_level(fi, l, buf, dtype, nfeat, r, cols, j1, j2)
     type(field_info), intent(in) :: fi
-    integer, intent(in) :: l, dtype, nfeat, r, nb
+    integer, intent(in) :: l, dtype, nfeat, r, j1, j2
     type(work_buffer), intent(inout) :: buf
     integer, intent(in) :: cols(:)
     real(real32), pointer :: s32(:)
@@ -1072,22 +1086,22 @@ contains
     if (fi%dtype == CL_FLOAT32) then
       call c_f_pointer(fi%data, s32, [fi%ncols * fi%nlev])
       if (dtype == CL_FLOAT32) then
-        do j = 1, nb
+        do j = j1, j2
           buf%r32((j - 1) * nfeat + r) = s32(base + cols(j))
         end do
       else
-        do j = 1, nb
+        do j = j1, j2
           buf%r64((j - 1) * nfeat + r) = real(s32(base + cols(j)), real64)
         end do
       end if
     else
       call c_f_pointer(fi%data, s64, [fi%ncols * fi%nlev])
       if (dtype == CL_FLOAT32) then
-        do j = 1, nb
+        do j = j1, j2
           buf%r32((j - 1) * nfeat + r) = real(s64(base + cols(j)), real32)
         end do
       else
-        do j = 1, nb
+        do j = j1, j2
           buf%r64((j - 1) * nfeat + r) = s64(base + cols(j))
         end do
       end if
@@ -1095,10 +1109,10 @@ contains
   end subroutine pack_level
 
   !> Scatter row `r` of a buffer `(nfeat, nb)` into level `l` of a host field, for the
-  !> accepted columns (`ok`) and, for a pointwise output, the wet points only.
-  subroutine unpack_level(fo, l, buf, dtype, nfeat, r, cols, ok, nb, wet, nk)
+  !> columns j1..j2 accepted (`ok`) and, for a pointwise output, the wet points only.
+  subroutine unpack_level(fo, l, buf, dtype, nfeat, r, cols, ok, j1, j2, wet, nk)
     type(field_info), intent(in) :: fo
-    integer, intent(in) :: l, dtype, nfeat, r, nb, nk
+    integer, intent(in) :: l, dtype, nfeat, r, j1, j2, nk
     type(work_buffer), intent(in) :: buf
     integer, intent(in) :: cols(:)
     logical, intent(in) :: ok(:)
@@ -1111,7 +1125,7 @@ contains
     if (fo%pointwise) kw = mod(l - 1, nk) + 1
     if (fo%dtype == CL_FLOAT32) then
       call c_f_pointer(fo%data, d32, [fo%ncols * fo%nlev])
-      do j = 1, nb
+      do j = j1, j2
         if (.not. ok(j)) cycle
         if (kw > 0) then
           if (.not. wet(cols(j), kw)) cycle
@@ -1124,7 +1138,7 @@ contains
       end do
     else
       call c_f_pointer(fo%data, d64, [fo%ncols * fo%nlev])
-      do j = 1, nb
+      do j = j1, j2
         if (.not. ok(j)) cycle
         if (kw > 0) then
           if (.not. wet(cols(j), kw)) cycle
@@ -1140,10 +1154,11 @@ contains
 
   !> The guard on row `r` of an output buffer `(nfeat, nb)`, level `l` of output field
   !> `fo`: clear `ok(j)` for a column with a non-finite value or a value outside
-  !> [lo, hi] at a point that would be written (wet points only for a pointwise field).
-  subroutine check_level(fo, l, buf, dtype, nfeat, r, cols, nb, lo, hi, ok, wet, nk)
+  !> [lo, hi] at a point that would be written (wet points only for a pointwise field);
+  !> columns j1..j2 of the chunk.
+  subroutine check_level(fo, l, buf, dtype, nfeat, r, cols, j1, j2, lo, hi, ok, wet, nk)
     type(field_info), intent(in) :: fo
-    integer, intent(in) :: l, dtype, nfeat, r, nb, nk
+    integer, intent(in) :: l, dtype, nfeat, r, j1, j2, nk
     type(work_buffer), intent(in) :: buf
     integer, intent(in) :: cols(:)
     real(real64), intent(in) :: lo, hi
@@ -1153,7 +1168,7 @@ contains
     real(real64) :: v
     kw = 0
     if (fo%pointwise) kw = mod(l - 1, nk) + 1
-    do j = 1, nb
+    do j = j1, j2
       if (.not. ok(j)) cycle
       if (kw > 0) then
         if (.not. wet(cols(j), kw)) cycle
