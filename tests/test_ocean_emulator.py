@@ -86,7 +86,7 @@ def test_training_data_are_the_scheme_on_the_sampled_columns(tiny, tmp_path):
 def test_feature_map_gives_standardised_differences(tiny):
     _, ds, _ = tiny
     x = emulators.stack_inputs(ds)
-    em = emulators.get_emulator("mlp")
+    em = emulators.get_emulator("mlp_linear")
     jpk = x.shape[1] // 3
     em.stats = {"x_mean": x.mean(0), "x_std": x.std(0) + 0.1}
     a, c = em._feature_map(x)
@@ -100,6 +100,24 @@ def test_feature_map_gives_standardised_differences(tiny):
     np.testing.assert_allclose(feats.std(0)[varies], 1.0, rtol=1e-6)
     np.testing.assert_allclose(feats[:, varies] * d[:, varies].std(0) + d[:, varies].mean(0),
                                d[:, varies], rtol=1e-6, atol=1e-9)
+
+
+def test_multiscale_features_keep_the_sign_of_the_differences(tiny):
+    _, ds, _ = tiny
+    x = emulators.stack_inputs(ds)
+    em = emulators.get_emulator("mlp")
+    em.stats = {"x_mean": x.mean(0), "x_std": x.std(0) + 0.1}
+    a, c = em._feature_map(x)
+    nk = x.shape[1] // 3 - 1
+    d_t = x[:, :nk] - x[:, 1:nk + 1]
+    xn = (x - em.stats["x_mean"]) / em.stats["x_std"]
+    pre = xn @ a.T + c
+    sigma = np.maximum(d_t.std(0), 1e-3 * d_t.std(0).max() + 1e-12)
+    for b, scale in enumerate(emulators.T_SCALES):
+        s = np.maximum(scale * sigma, 2e-3)
+        np.testing.assert_allclose(pre[:, b * nk:(b + 1) * nk] * s, d_t,
+                                   rtol=1e-6, atol=1e-9)
+    assert a.shape[0] == nk * (len(emulators.T_SCALES) + 2 * len(emulators.UV_SCALES))
 
 
 def test_fit_and_export_reproduce_the_emulator(tiny, tmp_path):
@@ -118,7 +136,7 @@ def test_fit_and_export_reproduce_the_emulator(tiny, tmp_path):
 
 
 def test_registry_and_r2():
-    with pytest.raises(ValueError, match=r"valid names are \['mlp', 'mlp_raw'\]"):
+    with pytest.raises(ValueError, match=r"valid names are \['mlp', 'mlp_linear', 'mlp_raw'\]"):
         emulators.get_emulator("transformer")
     rng = np.random.default_rng(0)
     y = rng.normal(size=(100, 3))

@@ -13,12 +13,18 @@ plain :class:`climlearn.models.MLP` (so libclimlearn may run it with its native 
 
 Registry (:data:`EMULATORS`):
 
-- ``mlp``: an MLP on the whole column whose first layer sees the vertical differences
-  ``dT``, ``du``, ``dv`` between adjacent levels (the quantities the scheme uses),
-  standardised. The fixed difference operator is a linear map, so after training it is
-  folded into the first linear layer: the exported model is an ordinary MLP on ``x``.
-- ``mlp_raw``: the same MLP on the standardised profiles themselves (no difference
-  features), for comparison.
+- ``mlp``: an MLP on the whole column whose first (frozen) layer computes multi-scale
+  features of the vertical differences between adjacent levels, the quantities the
+  scheme uses: ``act(dT / (c sigma_dT))`` for c in :data:`T_SCALES` and
+  ``act(du / (c sigma_du))``, ``act(dv / ...)`` for c in :data:`UV_SCALES` (sigma: the
+  standard deviation of that difference in the training data, floored at 2e-3 K and
+  1e-3 m s-1 for float32 round-off; act: the network's activation). The small scales resolve the sign of dT near neutral stratification,
+  where the scheme switches to enhanced diffusion. The frozen layer is an ordinary
+  linear layer plus activation, so the exported model is a plain MLP on ``x`` with one
+  more hidden layer.
+- ``mlp_linear``: an MLP whose first layer sees the standardised vertical differences
+  (linear; folded into the first trained layer after training).
+- ``mlp_raw``: the same MLP on the standardised profiles themselves.
 """
 
 from __future__ import annotations
@@ -46,6 +52,14 @@ log = logging.getLogger(__name__)
 __all__ = ["EMULATORS", "ColumnEmulator", "get_emulator", "stack_inputs", "stack_outputs",
            "r2_per_level"]
 
+T_SCALES = (0.01, 0.1, 1.0)
+"""Scales of the dT features of ``mlp``, in standard deviations of each dT."""
+UV_SCALES = (0.3,)
+"""Scales of the du, dv features of ``mlp``, in standard deviations."""
+FEATURES = ("multiscale", "linear", "raw")
+_SCALE_FLOOR = (2e-3, 1e-3, 1e-3)
+"""Smallest feature scales (K, m s-1, m s-1): float32 profiles (the exported model's
+dtype) resolve differences of a few 1e-6 K, so finer scales would amplify rounding."""
 _X_STD_FLOOR = {"thetao": 1e-3, "uo": 1e-4, "vo": 1e-4}
 _Y_STD_FLOOR = 0.05
 
@@ -103,32 +117,43 @@ class ColumnEmulator:
     ----------
     options
         Network and training options.
-    differences
-        Feed the network the standardised vertical differences (``mlp``) or the
-        standardised profiles (``mlp_raw``).
+    features
+        ``multiscale`` (``mlp``), ``linear`` (``mlp_linear``) or ``raw`` (``mlp_raw``).
     """
 
-    def __init__(self, options: EmulatorOptions, *, differences: bool) -> None:
+    def __init__(self, options: EmulatorOptions, *, features: str) -> None:
+        if features not in FEATURES:
+            raise ValueError(f"features must be one of {list(FEATURES)}, given {features!r}")
         self.options = options
-        self.differences = differences
+        self.features = features
         self.net: MLP | None = None
         self.stats: dict[str, np.ndarray] = {}
 
     # ---- features ---------------------------------------------------------------------
     def _feature_map(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Affine map (A, c) from standardised x to standardised features."""
+        """Affine map (A, c) from standardised x to the (pre-activation) features."""
         n_in = x.shape[1]
-        if not self.differences:
+        if self.features == "raw":
             return np.eye(n_in), np.zeros(n_in)
         jpk = n_in // 3
         d = _difference_operator(jpk)
         xm, xs = self.stats["x_mean"], self.stats["x_std"]
         f = x @ d.T                              # physical differences
-        fm, fs = f.mean(axis=0), f.std(axis=0)
+        fs = f.std(axis=0)
         fs = np.maximum(fs, 1e-3 * fs.max(initial=0.0) + 1e-12)
-        a = (d * xs[None, :]) / fs[:, None]
-        c = (d @ xm - fm) / fs
-        return a, c
+        if self.features == "linear":
+            fm = f.mean(axis=0)
+            return (d * xs[None, :]) / fs[:, None], (d @ xm - fm) / fs
+        # multiscale: act(dq / (c sigma)), centred on dq = 0 (the sign matters)
+        rows, offs = [], []
+        nk = jpk - 1
+        for block, scales in ((0, T_SCALES), (1, UV_SCALES), (2, UV_SCALES)):
+            sl = slice(block * nk, (block + 1) * nk)
+            for c in scales:
+                scale = np.maximum(c * fs[sl], _SCALE_FLOOR[block])
+                rows.append(d[sl] * xs[None, :] / scale[:, None])
+                offs.append(d[sl] @ xm / scale)
+        return np.concatenate(rows), np.concatenate(offs)
 
     def fit(self, x: np.ndarray, y: np.ndarray, *, seed: int = 0, groups: int = 1,
             progress: bool = True) -> dict[str, Any]:
@@ -174,11 +199,16 @@ class ColumnEmulator:
                   dtype=dtype)
         fa = torch.tensor(a.T, dtype=dtype)
         fc = torch.tensor(c, dtype=dtype)
+        act = net.net[1] if len(opt.hidden) else torch.nn.Identity()
 
         def prep(xx: np.ndarray, yy: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
             xn = (xx - self.stats["x_mean"]) / self.stats["x_std"]
             yn = (yy - self.stats["y_mean"]) / self.stats["y_std"]
-            return (torch.tensor(xn, dtype=dtype) @ fa + fc, torch.tensor(yn, dtype=dtype))
+            f = torch.tensor(xn, dtype=dtype) @ fa + fc
+            if self.features == "multiscale":
+                with torch.no_grad():
+                    f = act(f)
+            return f, torch.tensor(yn, dtype=dtype)
 
         ft, ytn = prep(xt, yt)
         fv, yvn = prep(xv, yv)
@@ -206,18 +236,32 @@ class ColumnEmulator:
                 vloss = float(loss_fn(net(fv), yvn))
             history.append({"train": total / nper, "val": vloss})
             bar.set_postfix(train=f"{total / nper:.4f}", val=f"{vloss:.4f}")
-        # fold the fixed feature map into the first linear layer: a plain MLP on x
-        folded = MLP(x.shape[1], y.shape[1], hidden=opt.hidden, activation=opt.activation,
-                     dtype=dtype)
-        with torch.no_grad():
-            layers_new = [m for m in folded.net if isinstance(m, torch.nn.Linear)]
-            layers_old = [m for m in net.net if isinstance(m, torch.nn.Linear)]
-            w = layers_old[0].weight.double()
-            layers_new[0].weight.copy_((w @ fa.double().T).to(dtype))
-            layers_new[0].bias.copy_((layers_old[0].bias.double() + w @ fc.double()).to(dtype))
-            for new, old in zip(layers_new[1:], layers_old[1:], strict=True):
-                new.weight.copy_(old.weight)
-                new.bias.copy_(old.bias)
+        if self.features == "multiscale":
+            # the frozen feature layer becomes the first hidden layer of a plain MLP
+            folded = MLP(x.shape[1], y.shape[1], hidden=(a.shape[0], *opt.hidden),
+                         activation=opt.activation, dtype=dtype)
+            with torch.no_grad():
+                layers_new = [m for m in folded.net if isinstance(m, torch.nn.Linear)]
+                layers_old = [m for m in net.net if isinstance(m, torch.nn.Linear)]
+                layers_new[0].weight.copy_(fa.T)
+                layers_new[0].bias.copy_(fc)
+                for new, old in zip(layers_new[1:], layers_old, strict=True):
+                    new.weight.copy_(old.weight)
+                    new.bias.copy_(old.bias)
+        else:
+            # fold the fixed linear feature map into the first linear layer
+            folded = MLP(x.shape[1], y.shape[1], hidden=opt.hidden,
+                         activation=opt.activation, dtype=dtype)
+            with torch.no_grad():
+                layers_new = [m for m in folded.net if isinstance(m, torch.nn.Linear)]
+                layers_old = [m for m in net.net if isinstance(m, torch.nn.Linear)]
+                w = layers_old[0].weight.double()
+                layers_new[0].weight.copy_((w @ fa.double().T).to(dtype))
+                layers_new[0].bias.copy_(
+                    (layers_old[0].bias.double() + w @ fc.double()).to(dtype))
+                for new, old in zip(layers_new[1:], layers_old[1:], strict=True):
+                    new.weight.copy_(old.weight)
+                    new.bias.copy_(old.bias)
         self.net = folded.eval()
         yp = self.predict(xv)
         r2 = r2_per_level(yv, yp)
@@ -264,19 +308,23 @@ class ColumnEmulator:
             seed=seed, training_data=dict(training_data or {}),
             metrics=dict(metrics or {}),
             metadata={"testbed": "ocean", "scheme": "pacanowski_philander",
-                      "differences": self.differences},
+                      "features": self.features},
         )
 
 
 def _mlp(options: EmulatorOptions) -> ColumnEmulator:
-    return ColumnEmulator(options, differences=True)
+    return ColumnEmulator(options, features="multiscale")
+
+
+def _mlp_linear(options: EmulatorOptions) -> ColumnEmulator:
+    return ColumnEmulator(options, features="linear")
 
 
 def _mlp_raw(options: EmulatorOptions) -> ColumnEmulator:
-    return ColumnEmulator(options, differences=False)
+    return ColumnEmulator(options, features="raw")
 
 
-EMULATORS = {"mlp": _mlp, "mlp_raw": _mlp_raw}
+EMULATORS = {"mlp": _mlp, "mlp_linear": _mlp_linear, "mlp_raw": _mlp_raw}
 """Emulator name -> constructor taking :class:`EmulatorOptions`."""
 
 
