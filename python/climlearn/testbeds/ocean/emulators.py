@@ -18,8 +18,9 @@ Registry (:data:`EMULATORS`):
   scheme uses: ``act(dT / (c sigma_dT))`` for c in :data:`T_SCALES` and
   ``act(du / (c sigma_du))``, ``act(dv / ...)`` for c in :data:`UV_SCALES` (sigma: the
   standard deviation of that difference in the training data, floored at 2e-3 K and
-  1e-3 m s-1 for float32 round-off; act: the network's activation). The small scales resolve the sign of dT near neutral stratification,
-  where the scheme switches to enhanced diffusion. The frozen layer is an ordinary
+  1e-3 m s-1 for float32 round-off; act: the network's activation). The small scales
+  resolve the sign of dT near neutral stratification, where the scheme switches to
+  enhanced diffusion. The frozen layer is an ordinary
   linear layer plus activation, so the exported model is a plain MLP on ``x`` with one
   more hidden layer.
 - ``mlp_linear``: an MLP whose first layer sees the standardised vertical differences
