@@ -219,6 +219,7 @@ contains
     real(real32), intent(inout) :: x(:, :)              !< batch of inputs (3 jpk, ncol)
     real(real32), intent(inout) :: y(:, :)              !< batch of outputs (2(jpk-1), ncol)
     real(c_double), intent(inout) :: wfwd               !< accumulated forward seconds
+    real(c_double), parameter :: ln10 = log(10.0_c_double)
     integer :: i, j, c, nk, st
     real(c_double) :: w
     character(len=512) :: err
@@ -243,8 +244,8 @@ contains
       do i = 1, size(mask, 1)
         if (mask(i, j) /= 1) cycle
         c = c + 1
-        avt(i, j, :) = 10.0_c_double**real(y(1:nk - 1, c), c_double)
-        avm(i, j, :) = 10.0_c_double**real(y(nk:2 * nk - 2, c), c_double)
+        avt(i, j, :) = exp(ln10 * real(y(1:nk - 1, c), c_double))
+        avm(i, j, :) = exp(ln10 * real(y(nk:2 * nk - 2, c), c_double))
       end do
     end do
   end subroutine ml_mixing

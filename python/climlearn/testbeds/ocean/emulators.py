@@ -15,14 +15,16 @@ Registry (:data:`EMULATORS`):
 
 - ``mlp``: an MLP on the whole column whose first (frozen) layer computes multi-scale
   features of the vertical differences between adjacent levels, the quantities the
-  scheme uses: ``act(dT / (c sigma_dT))`` for c in :data:`T_SCALES` and
-  ``act(du / (c sigma_du))``, ``act(dv / ...)`` for c in :data:`UV_SCALES` (sigma: the
-  standard deviation of that difference in the training data, floored at 2e-3 K and
-  1e-3 m s-1 for float32 round-off; act: the network's activation). The small scales
-  resolve the sign of dT near neutral stratification, where the scheme switches to
-  enhanced diffusion. The frozen layer is an ordinary
-  linear layer plus activation, so the exported model is a plain MLP on ``x`` with one
-  more hidden layer.
+  scheme uses: ``act(dT / s)`` for the scales s in :data:`T_SCALES` (K) and
+  ``act(du / s)``, ``act(dv / s)`` for s in :data:`UV_SCALES` (m s-1), act being the
+  network's activation (tanh). Spaced by decades, they give the network the logarithm
+  of the differences, with their sign, over five decades: the Richardson number is a
+  ratio of tiny numbers near neutral stratification (after convection, dT ~ 1e-4 K and
+  du ~ 1e-3 m s-1 still decide between background and strong mixing), which
+  standardised linear inputs cannot resolve. The frozen layer is an ordinary linear
+  layer plus activation, so the exported model is a plain MLP on ``x`` with one more
+  hidden layer. The smallest scales stay well above the float32 round-off of the
+  profiles (about 2e-6 K at 25 degC).
 - ``mlp_linear``: an MLP whose first layer sees the standardised vertical differences
   (linear; folded into the first trained layer after training).
 - ``mlp_raw``: the same MLP on the standardised profiles themselves.
@@ -53,14 +55,11 @@ log = logging.getLogger(__name__)
 __all__ = ["EMULATORS", "ColumnEmulator", "get_emulator", "stack_inputs", "stack_outputs",
            "r2_per_level"]
 
-T_SCALES = (0.01, 0.1, 1.0)
-"""Scales of the dT features of ``mlp``, in standard deviations of each dT."""
-UV_SCALES = (0.3,)
-"""Scales of the du, dv features of ``mlp``, in standard deviations."""
+T_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+"""Scales of the dT features of ``mlp``, K."""
+UV_SCALES = (1e-3, 1e-2, 1e-1)
+"""Scales of the du, dv features of ``mlp``, m s-1."""
 FEATURES = ("multiscale", "linear", "raw")
-_SCALE_FLOOR = (2e-3, 1e-3, 1e-3)
-"""Smallest feature scales (K, m s-1, m s-1): float32 profiles (the exported model's
-dtype) resolve differences of a few 1e-6 K, so finer scales would amplify rounding."""
 _X_STD_FLOOR = {"thetao": 1e-3, "uo": 1e-4, "vo": 1e-4}
 _Y_STD_FLOOR = 0.05
 
@@ -151,7 +150,7 @@ class ColumnEmulator:
         for block, scales in ((0, T_SCALES), (1, UV_SCALES), (2, UV_SCALES)):
             sl = slice(block * nk, (block + 1) * nk)
             for c in scales:
-                scale = np.maximum(c * fs[sl], _SCALE_FLOOR[block])
+                scale = np.full(nk, c)
                 rows.append(d[sl] * xs[None, :] / scale[:, None])
                 offs.append(d[sl] @ xm / scale)
         return np.concatenate(rows), np.concatenate(offs)
@@ -275,13 +274,20 @@ class ColumnEmulator:
         return info
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """``y = log10 [avt, avm]`` for ``x`` (nsample, 3 jpk) in physical units."""
+        """``y = log10 [avt, avm]`` for ``x`` (nsample, 3 jpk) in physical units (computed
+        in float32, as the exported model does)."""
         if self.net is None:
             raise RuntimeError("the emulator is not trained: call fit() first")
-        xn = (x - self.stats["x_mean"]) / self.stats["x_std"]
+        f32 = torch.float32
+
+        def t(a: np.ndarray) -> torch.Tensor:
+            return torch.tensor(np.asarray(a), dtype=f32)
+
+        # float32 throughout, as the exported module computes it
         with torch.no_grad():
-            yn = self.net(torch.tensor(xn, dtype=torch.float32)).double().numpy()
-        return yn * self.stats["y_std"] + self.stats["y_mean"]
+            xn = (t(x) - t(self.stats["x_mean"])) / t(self.stats["x_std"])
+            y = self.net(xn) * t(self.stats["y_std"]) + t(self.stats["y_mean"])
+        return y.double().numpy()
 
     def export(self, path: str | os.PathLike, *, x_example: np.ndarray, seed: int,
                training_data: dict[str, Any] | None = None,
