@@ -19,6 +19,7 @@ Metrics (per emulator, see :func:`online_metrics`):
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -143,8 +144,8 @@ def plot_bias_section(grid: physics.OceanGrid, ref: OnlineRun, emus: dict[str, O
     fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False)
     for ax, (name, run) in zip(axes[0], emus.items(), strict=False):
         diff = np.where(water[..., None], run.tmean - ref.tmean, np.nan)
-        with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-            sup.filter(RuntimeWarning)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-land rows: NaN
             zonal = np.nanmean(diff, axis=0)          # (jpj, jpk)
         lim = float(np.nanmax(np.abs(zonal))) if np.isfinite(zonal).any() else 1.0
         lim = max(lim, 1e-6)
