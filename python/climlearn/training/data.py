@@ -18,6 +18,7 @@ import glob
 import logging
 import math
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,17 +65,23 @@ def resolve_paths(patterns: Sequence[str | os.PathLike],
     return out
 
 
-def open_dataset(paths: Sequence[str | os.PathLike], *, sample_dim: str,
-                 fmt: str = "auto", base_dir: str | os.PathLike = ".") -> xr.Dataset:
-    """Open NetCDF files or one Zarr store lazily (dask-backed, storage chunking).
+def open_dataset(paths: Sequence[str | os.PathLike], *, sample_dims: Sequence[str],
+                 chunk_size: int | None = None, fmt: str = "auto",
+                 base_dir: str | os.PathLike = ".") -> xr.Dataset:
+    """Open NetCDF files or one Zarr store lazily, dask-backed, with one dask chunk per
+    read chunk of the streamed dimension ``sample_dims[0]``.
 
     Parameters
     ----------
     paths
         NetCDF files or globs (combined along ``sample_dim`` in the given order), or one
         Zarr store.
-    sample_dim
-        The streamed dimension that several files are concatenated along.
+    sample_dims
+        The sample dimensions; several files are concatenated along the first.
+    chunk_size
+        Steps of ``sample_dims[0]`` per dask chunk. None: the storage chunking (NetCDF-4
+        or Zarr chunks) if the data have one along that dimension, else about
+        :data:`DEFAULT_CHUNK_SAMPLES` samples.
     fmt
         ``auto`` (a folder that is a Zarr store is Zarr, anything else NetCDF),
         ``netcdf`` or ``zarr``.
@@ -89,6 +96,19 @@ def open_dataset(paths: Sequence[str | os.PathLike], *, sample_dim: str,
         Unknown format, several Zarr stores, or a file xarray cannot open.
     """
     files = resolve_paths(paths, base_dir)
+    sample_dim = sample_dims[0]
+    ds = _open(files, sample_dim, fmt, {} if chunk_size is None else {sample_dim: chunk_size})
+    if chunk_size is None:
+        names = [n for n, v in ds.data_vars.items() if sample_dim in v.dims]
+        if names and _storage_chunk(ds, names, sample_dim) is None:
+            # contiguous storage: one dask chunk would span a whole file
+            other = math.prod(int(ds.sizes[d]) for d in sample_dims[1:] if d in ds.sizes)
+            ds = _open(files, sample_dim, fmt,
+                       {sample_dim: max(1, DEFAULT_CHUNK_SAMPLES // max(1, other))})
+    return ds
+
+
+def _open(files: list[Path], sample_dim: str, fmt: str, chunks: dict) -> xr.Dataset:
     if fmt == "auto":
         fmt = "zarr" if all(_is_zarr(f) for f in files) else "netcdf"
     if fmt not in ("netcdf", "zarr"):
@@ -98,10 +118,14 @@ def open_dataset(paths: Sequence[str | os.PathLike], *, sample_dim: str,
             if len(files) != 1:
                 raise ValueError(f"format 'zarr' takes one store, given {len(files)}: "
                                  f"{[str(f) for f in files]}")
-            return xr.open_zarr(files[0], chunks={})
+            with warnings.catch_warnings():
+                # a store without consolidated metadata is fine, only slower to open
+                warnings.filterwarnings("ignore", "Failed to open Zarr store with "
+                                        "consolidated metadata", RuntimeWarning)
+                return xr.open_zarr(files[0], chunks=chunks)
         if len(files) == 1:
-            return xr.open_dataset(files[0], engine="netcdf4", chunks={})
-        return xr.open_mfdataset(files, engine="netcdf4", chunks={}, combine="nested",
+            return xr.open_dataset(files[0], engine="netcdf4", chunks=chunks)
+        return xr.open_mfdataset(files, engine="netcdf4", chunks=chunks, combine="nested",
                                  concat_dim=sample_dim, data_vars="minimal",
                                  coords="minimal", compat="override", join="override")
     except (OSError, ValueError, KeyError) as exc:
@@ -170,6 +194,17 @@ def _layout(ds: xr.Dataset, names: Sequence[str], sample_dims: tuple[str, ...],
     return out
 
 
+def _dask_chunk(ds: xr.Dataset, names: Sequence[str], dim: str) -> int | None:
+    """The dask chunk along ``dim`` if every chunk but the last has that size."""
+    for name in names:
+        chunks = ds[name].chunksizes.get(dim) if ds[name].chunks is not None else None
+        if chunks:
+            if len(set(chunks[:-1])) <= 1 and chunks[-1] <= chunks[0]:
+                return int(chunks[0])
+            return None
+    return None
+
+
 def _storage_chunk(ds: xr.Dataset, names: Sequence[str], dim: str) -> int | None:
     for name in names:
         preferred = ds[name].encoding.get("preferred_chunks") or {}
@@ -228,16 +263,31 @@ class ChunkedSamples:
                              f"{[int(ds.sizes[d]) for d in sample_dims]}")
         names = [v.name for v in self.inputs + self.outputs]
         if chunk_size is None:
-            chunk_size = _storage_chunk(ds, names, self.stream_dim) or max(
-                1, DEFAULT_CHUNK_SAMPLES // self.n_other)
+            chunk_size = (_dask_chunk(ds, names, self.stream_dim)
+                          or _storage_chunk(ds, names, self.stream_dim)
+                          or max(1, DEFAULT_CHUNK_SAMPLES // self.n_other))
         self.chunk_size = int(min(chunk_size, self.n_steps))
         self.n_chunks = -(-self.n_steps // self.chunk_size)
-        self._ds = ds[names]
-        self.lazy = any(v.chunks is not None for v in self._ds.data_vars.values())
+        ds = ds[names]
+        lazy = [n for n in names if not ds[n].variable._in_memory]
+        if any(ds[n].chunks is None for n in lazy):
+            # lazily indexed but not dask-backed: give it dask chunks (never .values)
+            ds = ds.chunk({self.stream_dim: self.chunk_size})
+        self._set(ds)
         log.info("%d samples (%d x %d), %d chunks of %d steps of %r; %d inputs, %d outputs, "
                  "%s", self.n_samples, self.n_steps, self.n_other, self.n_chunks,
                  self.chunk_size, self.stream_dim, self.n_in, self.n_out,
                  "lazy" if self.lazy else "in memory")
+
+    def _set(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+        self.lazy = any(v.chunks is not None for v in ds.data_vars.values())
+        # each variable with the sample dims first, as a dask or numpy array
+        self._arrays = [ds[v.name].transpose(*self.sample_dims, *v.feature_dims).data
+                        for v in self.inputs + self.outputs]
+        # reads need no slicing fused into the file reads when dask chunks = read chunks
+        self._aligned = all(_dask_chunk(ds, [v], self.stream_dim) == self.chunk_size
+                            or ds[v].chunks is None for v in ds.data_vars)
 
     # ---- geometry ----------------------------------------------------------------
     @property
@@ -269,8 +319,7 @@ class ChunkedSamples:
     # ---- reading -------------------------------------------------------------------
     def load(self) -> ChunkedSamples:
         """Load the selected variables into memory (same chunks, same reads after)."""
-        self._ds = self._ds.load()
-        self.lazy = False
+        self._set(self._ds.load())
         return self
 
     def _matrix(self, arrays: list[np.ndarray], layouts: list[VariableLayout],
@@ -305,12 +354,13 @@ class ChunkedSamples:
         pieces = []
         for c in chunks:
             a, b = self.chunk_steps(int(c))
-            sel = self._ds.isel({self.stream_dim: slice(a, b)})
-            for lay in layouts:
-                pieces.append(sel[lay.name].transpose(*self.sample_dims,
-                                                      *lay.feature_dims).data)
+            pieces.extend(arr[a:b] for arr in self._arrays)
         if self.lazy:
-            pieces = list(dask.compute(*pieces, scheduler="synchronous"))
+            # when the dask chunks are the read chunks (see open_dataset), no slicing
+            # needs fusing into the file reads: skip the graph optimisation, which costs
+            # more than the reads on small chunks
+            pieces = list(dask.compute(*pieces, scheduler="synchronous",
+                                       optimize_graph=not self._aligned))
         xs, ys, idx = [], [], []
         nv = len(layouts)
         for k, c in enumerate(chunks):

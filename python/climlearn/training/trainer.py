@@ -75,12 +75,8 @@ def open_samples(config: TrainConfig, dataset: xr.Dataset | None = None) -> Chun
     used as given), loaded into memory if ``data.in_memory``."""
     d = config.data
     if dataset is None:
-        dataset = open_dataset(d.paths, sample_dim=d.sample_dims[0], fmt=d.format,
-                               base_dir=config.base_dir)
-    if d.chunk_size is not None and any(v.chunks is not None
-                                        for v in dataset.data_vars.values()):
-        # align dask chunks with the reads, so a read touches only its own chunk
-        dataset = dataset.chunk({d.sample_dims[0]: d.chunk_size})
+        dataset = open_dataset(d.paths, sample_dims=d.sample_dims, chunk_size=d.chunk_size,
+                               fmt=d.format, base_dir=config.base_dir)
     samples = ChunkedSamples(dataset, d.sample_dims, d.inputs, d.outputs,
                              chunk_size=d.chunk_size,
                              dtype=np.dtype(config.training.dtype))
