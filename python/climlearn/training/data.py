@@ -30,7 +30,17 @@ import xarray as xr
 log = logging.getLogger(__name__)
 
 __all__ = ["ChunkedSamples", "VariableLayout", "open_dataset", "resolve_paths",
-           "DEFAULT_CHUNK_SAMPLES"]
+           "DEFAULT_CHUNK_SAMPLES", "NETCDF_CHUNK_CACHE_BYTES"]
+
+NETCDF_CHUNK_CACHE_BYTES = 0
+"""netCDF-C chunk cache per variable of each NetCDF file opened by :func:`open_dataset`.
+
+The netCDF-C default (64 MiB per variable per open file) keeps the chunks a stream has
+read, and xarray keeps up to 128 files open: one epoch over many files would leave most
+of the data set in those caches. Every chunk is read once per epoch, so the cache is
+useless here; 0 switches it off (see benchmarks/training_memory.py). This is a setting of
+the netCDF library for files opened afterwards in this process.
+"""
 
 DEFAULT_CHUNK_SAMPLES = 65536
 """Samples per chunk when neither the config nor the storage chunking sets a chunk size."""
@@ -123,6 +133,10 @@ def _open(files: list[Path], sample_dim: str, fmt: str, chunks: dict) -> xr.Data
                 warnings.filterwarnings("ignore", "Failed to open Zarr store with "
                                         "consolidated metadata", RuntimeWarning)
                 return xr.open_zarr(files[0], chunks=chunks)
+        import netCDF4
+
+        _, nelems, preemption = netCDF4.get_chunk_cache()
+        netCDF4.set_chunk_cache(NETCDF_CHUNK_CACHE_BYTES, nelems, preemption)
         if len(files) == 1:
             return xr.open_dataset(files[0], engine="netcdf4", chunks=chunks)
         return xr.open_mfdataset(files, engine="netcdf4", chunks=chunks, combine="nested",
