@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["DistContext", "init_from_env"]
 
-TIMEOUT = _dt.timedelta(minutes=10)
-"""How long a collective waits for the other ranks before failing."""
+TIMEOUT = _dt.timedelta(minutes=60)
+"""How long a collective waits for the other ranks before failing. Generous, because the
+other ranks wait at a broadcast while rank 0 computes the statistics in one pass over the
+training data; a rank that fails ends the others sooner (torchrun stops them)."""
 
 
 @dataclass
