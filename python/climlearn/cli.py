@@ -1,11 +1,14 @@
-"""The ``climlearn`` command line: ``climlearn inspect FILE``, ``climlearn demo``."""
+"""The ``climlearn`` command line: ``climlearn inspect FILE``, ``climlearn demo``,
+``climlearn train --config FILE`` (also under ``torchrun --nproc-per-node N -m climlearn``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -48,6 +51,30 @@ def _ocean_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training import fit, load_train_config
+
+    try:
+        config = load_train_config(args.config)
+        changes: dict = {}
+        if args.out is not None:
+            changes["output"] = {"dir": str(Path(args.out).resolve())}
+        if args.epochs is not None:
+            changes["training"] = {"epochs": args.epochs}
+        if args.seed is not None:
+            changes["seed"] = args.seed
+        if changes:
+            config = config.replace(**changes)
+        summary = fit(config, progress=False if args.no_progress else None)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"climlearn train: {exc}", file=sys.stderr)
+        return 2
+    if summary.get("world_size", 1) == 1 or int(os.environ.get("RANK", "0")) == 0:
+        print(f"best epoch {summary['best_epoch']} (validation MSE "
+              f"{summary['best_val_loss']:.4g}); model: {summary['model_path']}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``climlearn`` console script."""
     parser = argparse.ArgumentParser(prog="climlearn", description=__doc__)
@@ -81,6 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="YAML config (default: the built-in full/quick one)")
     p.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p.set_defaults(func=_ocean_pipeline)
+
+    p = sub.add_parser("train", help="train a model from a YAML config (NetCDF/Zarr "
+                       "streamed; data-parallel under torchrun)")
+    p.add_argument("--config", required=True, help="YAML training config")
+    p.add_argument("--out", help="override output.dir")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override the seed")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
