@@ -6,9 +6,10 @@ columns per step).
 The model is an exported emulator for that grid (e.g. ``OUT/models/mlp.pt`` from
 ``climlearn ocean pipeline --out OUT``). Reference and emulator runs are interleaved over
 ROUNDS rounds and the best round of each is kept, so background load biases neither.
-Figures are per model step: the mixing (reference scheme, or gather + network + 10**y
-scatter), the network call alone, and the rest of the step (momentum and tracer implicit
-solves), with the ratios to the reference.
+Figures are per model step: the mixing (reference scheme, or layout call + 10**y), the
+layout call (``cl_layout_forward``: gather, network, guard, scatter of log10 avt/avm),
+and the rest of the step (momentum and tracer implicit solves), with the ratios to the
+reference.
 
 Usage: .venv/bin/python benchmarks/ocean_mixing.py OUT/models/mlp.pt [--steps 500]
 """
@@ -50,7 +51,7 @@ def main() -> int:
     ref, emu = best["reference"], best["ml"]
     print(f"ocean mixing, {ncol} water columns x {g.jpk} levels per step, 1 rank, "
           f"{args.steps} steps, best of {ROUNDS} rounds")
-    print(f"{'scheme':<28}{'mixing us':>12}{'network us':>12}{'rest us':>10}"
+    print(f"{'scheme':<28}{'mixing us':>12}{'layout us':>12}{'rest us':>10}"
           f"{'mixing ratio':>14}{'step ratio':>12}")
     ref_step = ref["MIXING"] + ref["STEP"]
     for name, r in (("reference (Fortran PP)", ref), (f"emulator ({emu['backend']})", emu)):

@@ -1,5 +1,6 @@
 """The Fortran ocean host run_ocean: reference = Python, ML = Python, 1 rank = 2 ranks,
-namelist errors. Runs ``mpirun`` (allowed as root, oversubscribed)."""
+the guard (non-finite network output -> reference scheme, counted), namelist errors.
+Runs ``mpirun`` (allowed as root, oversubscribed)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
-from climlearn.export import load
+from climlearn.export import load, to_torchscript
 from climlearn.testbeds.ocean import config as oc
 from climlearn.testbeds.ocean import data, emulators, online
 from climlearn.testbeds.ocean import physics as op
@@ -103,6 +105,67 @@ def test_ml_host_one_and_two_ranks_identical_and_finite(exe, model):
     h0 = op.heat_content(GRID, s0["t"])[water].sum()
     h1 = op.heat_content(GRID, one.t)[water].sum()
     assert abs(h1 - h0 - one.qsum[water].sum()) < 1e-9 * np.abs(one.qsum[water]).sum()
+
+
+class NanWhereWarm(nn.Module):
+    """log10 avt = log10 avm = ``c`` on every level, but NaN in the columns whose surface
+    temperature (float32) exceeds ``thr``: a network the host's guard must overrule."""
+
+    def __init__(self, thr: float, c: float, nout: int) -> None:
+        super().__init__()
+        self.thr, self.c, self.nout = thr, c, nout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.zeros(x.shape[0], self.nout, dtype=x.dtype) + self.c
+        warm = (x[:, :1] > self.thr).expand_as(y)
+        return torch.where(warm, torch.full_like(y, float("nan")), y)
+
+
+def _nan_model(path: Path, thr: float, c: float) -> Path:
+    # example inputs below every threshold: the export's own check compares finite values
+    x = torch.full((4, 3 * GRID.jpk), -3e38, dtype=torch.float32)
+    return to_torchscript(NanWhereWarm(thr, c, 2 * (GRID.jpk - 1)), path, example_inputs=x,
+                          input_names=["x"], output_names=["y"])
+
+
+def test_guard_gives_nonfinite_columns_to_the_reference_scheme(exe, tmp_path):
+    """Columns with a NaN output get the Fortran PP scheme, the others 10**c; the host
+    counts the overruled columns over the steps."""
+    s0 = start_state()
+    water = GRID.mask == 1
+    sst = np.unique(s0["t"][:, :, 0][water].astype(np.float32))
+    thr = float((sst[len(sst) // 2] + sst[len(sst) // 2 + 1]) / 2)   # between two columns
+    c = -3.25
+    path = _nan_model(tmp_path / "nan_warm.pt", thr, c)
+    nsteps, time0 = 4, 40 * DT
+    run = online.run_host(GRID, scheme="ml", model_path=path, nsteps=nsteps, dt=DT,
+                          time0=time0, init=s0)
+    lc = np.exp(np.log(10.0) * float(np.float32(c)))
+    cur, nbad = s0, 0
+    for n in range(nsteps):
+        avt, avm = op.mixing(GRID, cur["t"], cur["u"], cur["v"])
+        net = water & ~(cur["t"][:, :, 0].astype(np.float32) > np.float32(thr))
+        nbad += int((water & ~net).sum())
+        avt[net], avm[net] = lc, lc
+        cur, _ = op.step(GRID, cur, avt, avm, time=time0 + n * DT, dt=DT)
+    for name in "tuv":
+        np.testing.assert_allclose(getattr(run, name), cur[name], rtol=1e-12, atol=1e-13)
+    assert 0 < nbad < nsteps * int(water.sum())       # both paths taken
+    assert run.guard_fallback_columns == nbad
+    assert run.nonfinite_step == 0
+
+
+def test_guard_on_every_column_equals_the_reference_run(exe, tmp_path):
+    """A network that is NaN everywhere: the ML run is the reference run, bit for bit."""
+    s0 = start_state()
+    path = _nan_model(tmp_path / "nan_all.pt", -1e30, 0.0)
+    kw = {"nsteps": 3, "dt": DT, "time0": 40 * DT, "init": s0}
+    ref = online.run_host(GRID, scheme="reference", **kw)
+    emu = online.run_host(GRID, scheme="ml", model_path=path, ranks=2, **kw)
+    for name in ("tmean", "t", "u", "v", "qsum", "log10_avt_mean"):
+        assert np.array_equal(getattr(emu, name), getattr(ref, name)), name
+    assert emu.guard_fallback_columns == 3 * int((GRID.mask == 1).sum())
+    assert ref.guard_fallback_columns == 0 and ref.info["GUARD_FALLBACK_COLUMNS"] == "0"
 
 
 def _run_nml(exe: Path, tmp_path: Path, scheme: str,

@@ -24,6 +24,7 @@ def test_quick_pipeline_writes_metrics_and_figures(quick_run):
     doc = json.loads((quick_run / "metrics.json").read_text())
     m = doc["emulators"]["mlp"]
     assert m["stable"] and m["nonfinite_step"] == 0
+    assert m["guard_fallback_columns"] == 0        # finite network: never overruled
     assert doc["_meta"]["online_days"] >= 360
     assert 0.0 <= m["tmean_rmse_K"] < 5.0
     assert len(m["tmean_rmse_by_level_K"]) == doc["_meta"]["config"]["grid"]["jpk"]

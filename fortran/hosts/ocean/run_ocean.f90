@@ -11,22 +11,27 @@
 !> empty: ocean_physics's state at rest. The water columns (mask = 1) are numbered i
 !> fastest then j and split into contiguous blocks over the ranks; each rank steps only
 !> its block (columns are independent), and with scheme='ml' loads the model once with
-!> one intra-op thread and calls it once per step on all of its water columns
-!> (`ml_mixing`: gather into x(3 jpk, ncol), forward, scatter 10**y into avt, avm).
+!> one intra-op thread and calls it once per step on all of its water columns through
+!> climlearn's layout helper (module ocean_ml_mixing: gather T, u, v into x(3 jpk, ncol),
+!> forward, scatter 10**y into avt, avm), with the guard on: columns whose network output
+!> is not finite get the reference scheme instead.
 !> Every field is reduced onto rank 0 with each column from its owner alone, so the
 !> results do not depend on the number of ranks. Rank 0 writes out_file, a stream of
 !> float64: time-mean t, final t, u, v (jpi, jpj, jpk each), accumulated surface heat input
 !> qsum (jpi, jpj; J m-2), time-mean log10 avt (jpi, jpj, jpk-1); and prints KEY value
 !> lines: NRANKS, NWATER, NSTEPS, NONFINITE_STEP (0: none), MIXING_SECONDS_PER_STEP,
-!> FORWARD_SECONDS_PER_STEP, STEP_SECONDS_PER_STEP (maximum over ranks), BACKEND.
+!> FORWARD_SECONDS_PER_STEP (the layout call: gather, network, guard, scatter of y),
+!> STEP_SECONDS_PER_STEP (maximum over ranks), BACKEND, GUARD_FALLBACK_COLUMNS (columns
+!> the guard gave to the reference scheme, summed over steps and ranks; 0 for
+!> scheme='reference').
 program run_ocean
   use, intrinsic :: iso_c_binding, only: c_double, c_int, c_char
-  use, intrinsic :: iso_fortran_env, only: error_unit, real32
+  use, intrinsic :: iso_fortran_env, only: error_unit, int64
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use mpi
-  use climlearn, only: cl_model, cl_model_load, cl_model_forward, cl_model_backend, &
-                       cl_set_num_threads
+  use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads
   use ocean_physics, only: oc_grid, oc_basin_mask, oc_initial, mixing, oc_step
+  use ocean_ml_mixing, only: oml_init, oml_mixing, oml_guard_columns
   implicit none
 
   integer :: jpi = 24, jpj = 24, jpk = 24, nsteps = 240
@@ -38,13 +43,13 @@ program run_ocean
   namelist /ocean_nml/ jpi, jpj, jpk, dz_top, dz_bot, dt, nsteps, time0, init_file, out_file
   namelist /climlearn_nml/ model_path, scheme
 
-  integer :: ierr, rank, nranks, u, ios, n, i, j, nwater, lo, hi, nloc, bad, iw
+  integer :: ierr, rank, nranks, u, ios, n, i, j, nwater, lo, hi, bad, iw
   integer(c_int), allocatable :: mask(:, :), own(:, :)
   real(c_double), allocatable :: e3t(:), e3w(:), gdept(:), gdepw(:)
   real(c_double), allocatable :: t(:, :, :), uu(:, :, :), vv(:, :, :), avt(:, :, :), &
                                  avm(:, :, :), qsurf(:, :), tsum(:, :, :), qsum(:, :), &
                                  lavt(:, :, :)
-  real(real32), allocatable :: x(:, :), y(:, :)
+  integer(int64) :: nguard
   real(c_double) :: w0, w1, w2, wmix, wstep, wfwd, buf(3), time
   logical :: exists, ml
   type(cl_model) :: model
@@ -91,7 +96,6 @@ program run_ocean
   nwater = count(mask == 1)
   lo = int(int(rank, kind=8) * nwater / nranks) + 1
   hi = int(int(rank + 1, kind=8) * nwater / nranks)
-  nloc = hi - lo + 1
   own = 0
   iw = 0
   do j = 1, jpj
@@ -118,7 +122,7 @@ program run_ocean
     call cl_set_num_threads(1)
     call cl_model_load(model, trim(model_path), stat=ios, errmsg=msg)
     if (ios /= 0) call fail('cannot load model '//trim(model_path)//': '//trim(msg))
-    allocate (x(3 * jpk, nloc), y(2 * (jpk - 1), nloc))
+    call oml_init(own == 1, e3w)
   end if
 
   avt = 0.0_c_double
@@ -134,7 +138,8 @@ program run_ocean
     time = time0 + real(n - 1, c_double) * dt
     w0 = MPI_Wtime()
     if (ml) then
-      call ml_mixing(model, own, nloc, t, uu, vv, avt, avm, x, y, wfwd)
+      call oml_mixing(model, t, uu, vv, avt, avm, wfwd, ios, msg)
+      if (ios /= 0) call fail('model forward failed: '//trim(msg))
     else
       call mixing(int(jpi, c_int), int(jpj, c_int), int(jpk, c_int), own, e3w, t, uu, vv, &
                   avt, avm)
@@ -175,6 +180,9 @@ program run_ocean
   if (bad == 0) bad = huge(bad)
   call MPI_Allreduce(MPI_IN_PLACE, bad, 1, MPI_INTEGER, MPI_MIN, MPI_COMM_WORLD, ierr)
   if (bad == huge(bad)) bad = 0
+  nguard = 0
+  if (ml) call oml_guard_columns(nguard)
+  call MPI_Allreduce(MPI_IN_PLACE, nguard, 1, MPI_INTEGER8, MPI_SUM, MPI_COMM_WORLD, ierr)
   buf = [wmix, wfwd, wstep] / real(max(nsteps, 1), c_double)
   call MPI_Allreduce(MPI_IN_PLACE, buf, 3, MPI_DOUBLE_PRECISION, MPI_MAX, MPI_COMM_WORLD, ierr)
 
@@ -201,54 +209,11 @@ program run_ocean
     else
       write (*, '(a, 1x, a)') 'BACKEND', 'reference'
     end if
+    write (*, '(a, 1x, i0)') 'GUARD_FALLBACK_COLUMNS', nguard
   end if
   call MPI_Finalize(ierr)
 
 contains
-
-  !> The emulated scheme on this rank's water columns (mask = 1): gather their T, u, v
-  !> profiles into the batch x(3 jpk, ncol), run the network once, scatter 10**y into
-  !> avt and avm (y = [log10 avt, log10 avm] on the jpk-1 interior W levels). Other
-  !> columns are untouched. wfwd accumulates the seconds spent in the forward call.
-  subroutine ml_mixing(net, mask, ncol, t, u, v, avt, avm, x, y, wfwd)
-    type(cl_model), intent(inout) :: net                !< the loaded model
-    integer(c_int), intent(in) :: mask(:, :)            !< 1 = column to compute
-    integer, intent(in) :: ncol                         !< count(mask == 1)
-    real(c_double), intent(in) :: t(:, :, :), u(:, :, :), v(:, :, :)  !< state
-    real(c_double), intent(inout) :: avt(:, :, :), avm(:, :, :)      !< m2 s-1
-    real(real32), intent(inout) :: x(:, :)              !< batch of inputs (3 jpk, ncol)
-    real(real32), intent(inout) :: y(:, :)              !< batch of outputs (2(jpk-1), ncol)
-    real(c_double), intent(inout) :: wfwd               !< accumulated forward seconds
-    real(c_double), parameter :: ln10 = log(10.0_c_double)
-    integer :: i, j, c, nk, st
-    real(c_double) :: w
-    character(len=512) :: err
-    nk = size(t, 3)
-    if (ncol == 0) return
-    c = 0
-    do j = 1, size(mask, 2)
-      do i = 1, size(mask, 1)
-        if (mask(i, j) /= 1) cycle
-        c = c + 1
-        x(1:nk, c) = real(t(i, j, :), real32)
-        x(nk + 1:2 * nk, c) = real(u(i, j, :), real32)
-        x(2 * nk + 1:3 * nk, c) = real(v(i, j, :), real32)
-      end do
-    end do
-    w = MPI_Wtime()
-    call cl_model_forward(net, x, y, stat=st, errmsg=err)
-    wfwd = wfwd + (MPI_Wtime() - w)
-    if (st /= 0) call fail('model forward failed: '//trim(err))
-    c = 0
-    do j = 1, size(mask, 2)
-      do i = 1, size(mask, 1)
-        if (mask(i, j) /= 1) cycle
-        c = c + 1
-        avt(i, j, :) = exp(ln10 * real(y(1:nk - 1, c), c_double))
-        avm(i, j, :) = exp(ln10 * real(y(nk:2 * nk - 2, c), c_double))
-      end do
-    end do
-  end subroutine ml_mixing
 
   !> Sum a field over the ranks onto rank 0 (in place there).
   subroutine reduce(a, n)

@@ -5,6 +5,9 @@ Metrics (per emulator, see :func:`online_metrics`):
 - ``r2_avt``, ``r2_avm``: offline R^2 of log10 avt / avm per interior W level on the
   held-out end of the training period;
 - ``stable``: the online run has no non-finite value;
+- ``guard_fallback_columns``: columns whose network output was not finite, which the
+  host computed with the reference scheme instead (summed over steps; 0 = the network
+  alone ran the whole run);
 - ``tmean_rmse_K``: RMS over water points (all levels and columns) of the difference of
   the time-mean temperature of the online run with the emulator and of the reference run;
   ``tmean_rmse_by_level_K``;
@@ -12,7 +15,8 @@ Metrics (per emulator, see :func:`online_metrics`):
   (the vertical scheme conserves heat exactly whatever the coefficients; this checks it),
   relative to the heat input, and the change of heat content of each run;
 - cost: seconds per step of the mixing (reference scheme, or gather + network + scatter),
-  of the network call alone, and of the rest of the step, with the batch size (water
+  of the layout call (gather, network, guard, scatter of log10 avt/avm), and of the rest
+  of the step, with the batch size (water
   columns per rank).
 """
 
@@ -65,6 +69,7 @@ def online_metrics(grid: physics.OceanGrid, t_start: np.ndarray, ref: OnlineRun,
     return {
         "stable": bool(finite and emu.nonfinite_step == 0),
         "nonfinite_step": emu.nonfinite_step,
+        "guard_fallback_columns": emu.guard_fallback_columns,
         "tmean_rmse_K": rmse,
         "tmean_max_abs_err_K": float(np.max(np.abs(diff))),
         "tmean_rmse_by_level_K": [float(v) for v in by_level],

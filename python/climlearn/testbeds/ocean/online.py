@@ -32,7 +32,7 @@ HOST_DIR = paths.PACKAGE_DIR / "fortran" / "hosts" / "ocean"
 class OnlineRun:
     """Result of a host run: time-mean and final fields (jpi, jpj, jpk), the surface heat
     input ``qsum`` (jpi, jpj; J m-2), the time-mean log10 avt (jpi, jpj, jpk-1), and the
-    ``KEY value`` lines the host printed (timings, first non-finite step)."""
+    ``KEY value`` lines the host printed (timings, first non-finite step, guard count)."""
 
     tmean: np.ndarray
     t: np.ndarray
@@ -46,6 +46,12 @@ class OnlineRun:
     def nonfinite_step(self) -> int:
         """First step with a non-finite surface temperature (0: none)."""
         return int(self.info["NONFINITE_STEP"])
+
+    @property
+    def guard_fallback_columns(self) -> int:
+        """Columns whose network output was not finite and which the host computed with the
+        reference scheme instead, summed over steps and ranks (0 for the reference run)."""
+        return int(self.info.get("GUARD_FALLBACK_COLUMNS", 0))
 
     def seconds(self, key: str) -> float:
         """A timing line, e.g. ``seconds("MIXING")`` for MIXING_SECONDS_PER_STEP."""
@@ -76,7 +82,8 @@ def build_host(workdir: str | os.PathLike | None = None) -> Path:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="climlearn_ocean_"))
     workdir.mkdir(parents=True, exist_ok=True)
     exe = workdir / "run_ocean"
-    srcs = [HOST_DIR / "ocean_physics.f90", HOST_DIR / "run_ocean.f90"]
+    srcs = [HOST_DIR / name for name in ("ocean_physics.f90", "ocean_ml_mixing.f90",
+                                         "run_ocean.f90")]
     cmd = [fc, "-O2", *map(str, srcs), *shlex.split(_value("fflags")), "-J", str(workdir),
            *shlex.split(_value("libs")), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
