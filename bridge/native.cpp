@@ -12,8 +12,8 @@
 // writing the last layer straight into the caller's output array.
 //
 // Layers run as loops over register blocks (4 columns x 16 float / 8 double outputs, GCC
-// vector extensions) compiled at -O3, with an AVX2+FMA clone chosen at run time on CPUs
-// that have it (target_clones), at every batch size: measured here they match or beat torch's
+// vector extensions) compiled at -O3, with an AVX2 clone chosen at run time on CPUs that
+// have it (target_clones), at every batch size: measured here they match or beat torch's
 // matrix multiply on views of our buffers, even for 256-wide layers at 10,000 columns
 // (a BLAS path for very wide layers, or for several threads, is future work). Activations are computed by our own
 // vectorisable exp/expm1 (accurate to a few ulp), except exact GELU which uses std::erf.
@@ -174,7 +174,7 @@ inline __attribute__((always_inline)) void apply_op(NativeOp op, T *__restrict v
 }
 
 /** 256-bit vectors of T (GCC vector extension; lowered to two 128-bit halves in the
- *  default clone, native in the AVX2+FMA clone). */
+ *  default clone, native in the AVX2 clone). */
 template <class T>
 struct Vec {
   static constexpr int lanes = 32 / int(sizeof(T));
@@ -262,12 +262,11 @@ inline __attribute__((always_inline)) void destandardise(T *__restrict y, int64_
     for (int64_t f = 0; f < n; ++f) y[c * n + f] = y[c * n + f] * sd[f] + mean[f];
 }
 
-// Non-template entry points, cloned for AVX2 with FMA (arch=haswell: Intel Haswell and
-// later, AMD Zen and later) and for baseline x86-64; the clone is chosen once, when the
-// library is loaded (ifunc), so one binary stays portable. In the haswell clone the
-// multiply-adds of the loops contract to FMA instructions (GCC contracts by default in
-// C++), in every path alike.
-#define CL_CLONES __attribute__((target_clones("arch=haswell", "default")))
+// Non-template entry points, cloned for AVX2 (selected at load time of the library, so one
+// binary stays portable). A clone for arch=haswell (AVX2 with FMA contraction) was tried:
+// on the AMD EPYC of the test machine it ran 30-200x SLOWER than this one, for reasons not
+// understood yet, so it is not used.
+#define CL_CLONES __attribute__((target_clones("avx2", "default")))
 
 CL_CLONES void op_f32(NativeOp op, float *v, int64_t n) { apply_op(op, v, n); }
 CL_CLONES void op_f64(NativeOp op, double *v, int64_t n) { apply_op(op, v, n); }
