@@ -2,14 +2,16 @@
 Python, and through a bare libtorch C++ forward, at 1, 64 and 4096 columns; and the
 growth of resident memory over 1,000,000 Fortran calls.
 
-From Fortran both backends of libclimlearn are timed: the TorchScript interpreter and the
-native kernel for MLP-shaped models, with the speed-up of native over TorchScript. Two more
-rows: the Lorenz 96 network (1-64-64-1 tanh on 8 columns) and a wide column emulator
-(60 inputs, 4 hidden layers of 256, 60 outputs) at 10,000 columns, with its GFLOP/s and
-the fraction of the sgemm rate measured here on one thread.
+From Fortran the three backends of libclimlearn are timed: the TorchScript interpreter,
+the AOTInductor package (.pt2, compiled here by ``climlearn.export.to_aot``; the compile
+time is printed) and the native kernel for MLP-shaped models, with the speed-up of each
+over TorchScript. Two more rows: the Lorenz 96 network (1-64-64-1 tanh on 8 columns) and a
+wide column emulator (60 inputs, 4 hidden layers of 256, 60 outputs) at 10,000 columns,
+with its GFLOP/s and the fraction of the sgemm rate measured here on one thread.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bridge_latency.py``.
-One intra-op thread everywhere (the climlearn default, one per MPI rank). Each figure
+One intra-op thread everywhere (the climlearn default, one per MPI rank; OMP_NUM_THREADS=1
+and MKL_NUM_THREADS=1 are also set for every program, so no backend gets more). Each figure
 is the median over REPEATS timed loops after a warm-up; the three ways are run in
 ROUNDS interleaved rounds and the best round is kept, so background load on a shared
 machine biases none of them.
@@ -29,7 +31,7 @@ from pathlib import Path
 import torch
 
 from climlearn import compile as cl_compile
-from climlearn.export import load, to_torchscript
+from climlearn.export import load, to_aot, to_torchscript
 from climlearn.models import MLP
 
 HERE = Path(__file__).resolve().parent
@@ -87,7 +89,8 @@ def fortran_us(fexe: Path, model: Path, ncol: int, ncalls: int, backend: str,
 
 
 def sgemm_gflops(n: int = 10_000, k: int = 256, m: int = 256) -> float:
-    """Rate of one float32 matrix product (n, k) x (k, m) on one thread, best of 5."""
+    """Rate of one float32 matrix product (n, k) x (k, m) on one thread (torch.mm, i.e.
+    the sgemm of the BLAS torch uses), best of 5."""
     torch.set_num_threads(1)
     a, b = torch.rand(n, k), torch.rand(k, m)
     out = torch.empty(n, m)
@@ -101,39 +104,55 @@ def sgemm_gflops(n: int = 10_000, k: int = 256, m: int = 256) -> float:
     return 2.0 * n * k * m / best / 1e9
 
 
+def compiled(make, what: str):
+    """Run an AOT export and report its compile time."""
+    t0 = time.perf_counter()
+    path = make()
+    print(f"  (AOTInductor compile of {what}: {time.perf_counter() - t0:.0f} s)", flush=True)
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory-calls", type=int, default=1_000_000)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    os.environ.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         torch.manual_seed(0)
-        model = to_torchscript(MLP(8, 8, hidden=(64, 64)), work / "mlp.pt",
-                               example_inputs=torch.rand(16, 8), output_names=["y"])
+        net = MLP(8, 8, hidden=(64, 64))
+        ex = torch.rand(16, 8)
+        model = to_torchscript(net, work / "mlp.pt", example_inputs=ex, output_names=["y"])
+        package = compiled(lambda: to_aot(net, work / "mlp.pt2", example_inputs=ex,
+                                          output_names=["y"], batch_range=(1, 4096)),
+                           "MLP 8-64-64-8")
         fexe, cexe = build(work)
         rows = []
         for ncol, ncalls in CALLS.items():
             argv = [str(model), str(ncol), str(ncalls), str(REPEATS)]
-            f_all, n_all, c_all, p_all = [], [], [], []
+            f_all, a_all, n_all, c_all, p_all = [], [], [], [], []
             for _ in range(ROUNDS):
                 f_all.append(fortran_us(fexe, model, ncol, ncalls, "torchscript", env))
+                a_all.append(fortran_us(fexe, package, ncol, ncalls, "aot", env))
                 n_all.append(fortran_us(fexe, model, ncol, ncalls, "native", env))
                 c_all.append(parse(subprocess.run([str(cexe), *argv], env=env,
                                                   capture_output=True, text=True,
                                                   check=True).stdout, "US_PER_CALL")[0])
                 p_all.append(time_python(model, ncol, ncalls))
-            rows.append((ncol, min(f_all), min(n_all), min(p_all), min(c_all)))
+            rows.append((ncol, min(f_all), min(a_all), min(n_all), min(p_all), min(c_all)))
 
         print(f"MLP 8-64-64-8 float32, 1 thread, best of {ROUNDS} rounds of the median of "
-              f"{REPEATS} loops; torch "
-              f"{torch.__version__}, {os.cpu_count()} cores")
-        print(f"{'ncol':>6} {'Fortran TS us':>14} {'Fortran native us':>18} "
-              f"{'native speed-up':>16} {'Python us':>10} {'C++ us':>8} "
-              f"{'TS/Python':>10} {'TS-C++ us':>10}")
-        for ncol, f_us, n_us, p_us, c_us in rows:
-            print(f"{ncol:>6} {f_us:>14.2f} {n_us:>18.2f} {f_us / n_us:>15.1f}x {p_us:>10.2f} "
-                  f"{c_us:>8.2f} {f_us / p_us:>10.2f} {f_us - c_us:>10.2f}")
+              f"{REPEATS} loops; torch {torch.__version__}, {os.cpu_count()} cores")
+        print("per call from Fortran (us), speed-up over TorchScript; Python and bare C++ "
+              "libtorch run the TorchScript file")
+        print(f"{'ncol':>6} {'TorchScript':>12} {'AOT':>9} {'native':>9} {'AOT x':>7} "
+              f"{'native x':>9} {'best x':>7} {'Python us':>10} {'C++ us':>8}")
+        for ncol, f_us, a_us, n_us, p_us, c_us in rows:
+            best = min(a_us, n_us)
+            print(f"{ncol:>6} {f_us:>12.2f} {a_us:>9.2f} {n_us:>9.2f} {f_us / a_us:>6.1f}x "
+                  f"{f_us / n_us:>8.1f}x {f_us / best:>6.1f}x {p_us:>10.2f} {c_us:>8.2f}")
 
         # the Lorenz 96 coupled network: 1-64-64-1 tanh, 8 columns (K = 8, one member)
         torch.manual_seed(0)
@@ -147,17 +166,28 @@ def main() -> int:
 
         # a wide column emulator at 10,000 columns
         torch.manual_seed(0)
-        wide = to_torchscript(MLP(60, 60, hidden=(256,) * 4, activation="relu"),
-                              work / "wide.pt", example_inputs=torch.rand(16, 60),
+        wide_net = MLP(60, 60, hidden=(256,) * 4, activation="relu")
+        wide = to_torchscript(wide_net, work / "wide.pt", example_inputs=torch.rand(16, 60),
                               output_names=["y"])
         ncol = 10_000
+        wide_aot = compiled(lambda: to_aot(wide_net, work / "wide.pt2",
+                                           example_inputs=torch.rand(16, 60),
+                                           output_names=["y"], batch_range=(1, ncol)),
+                            "wide emulator")
         flops = 2.0 * ncol * (60 * 256 + 3 * 256 * 256 + 256 * 60)
-        peak = sgemm_gflops()
+        timed = {"torchscript": [], "aot": [], "native": []}
+        peaks = []
+        for _ in range(ROUNDS):
+            peaks.append(sgemm_gflops())
+            for backend in timed:
+                path = wide_aot if backend == "aot" else wide
+                timed[backend].append(fortran_us(fexe, path, ncol, 10, backend, env))
+        peak = max(peaks)
         print(f"\nwide emulator 60-256x4-60 relu, {ncol:,} columns, from Fortran "
-              f"(sgemm on 1 thread here: {peak:.1f} GFLOP/s):")
+              f"(sgemm (10000x256)x(256x256) on 1 thread here: {peak:.1f} GFLOP/s):")
         print(f"{'backend':>12} {'ms/call':>9} {'GFLOP/s':>9} {'of sgemm':>9}")
-        for backend in ("torchscript", "native"):
-            us = fortran_us(fexe, wide, ncol, 10, backend, env)
+        for backend, all_us in timed.items():
+            us = min(all_us)
             rate = flops / (us * 1e-6) / 1e9
             print(f"{backend:>12} {us / 1000:>9.2f} {rate:>9.1f} {rate / peak:>8.0%}")
 

@@ -1,5 +1,6 @@
 /*
- * climlearn.h -- C API for running exported climlearn models (TorchScript) from C and Fortran.
+ * climlearn.h -- C API for running exported climlearn models (TorchScript archives and
+ * AOTInductor packages) from C and Fortran.
  *
  * This header is the ABI of libclimlearn. It contains no torch types: a model is an
  * opaque handle, arrays are described by cl_array (pointer, dtype, rank, shape).
@@ -161,15 +162,26 @@ CL_API int cl_model_device(const cl_model *model, char *buf, size_t buflen, size
 /**
  * Load a model file choosing how it runs. `backend` is one of
  *   NULL, "" or "auto": the native kernel when the model qualifies and the device is the
- *                       CPU, else TorchScript (what cl_model_load does);
- *   "torchscript":      always the TorchScript interpreter (libtorch);
+ *                       CPU, else the file's own format: TorchScript for a TorchScript
+ *                       archive, AOTInductor for a .pt2 package (what cl_model_load does);
+ *   "torchscript":      the TorchScript interpreter (libtorch); TorchScript archives only;
+ *   "aot":              the compiled code of an AOTInductor package (.pt2, written by
+ *                       climlearn.export.to_aot, run by libtorch's AOTIModelPackageLoader);
+ *                       .pt2 packages only. The package carries the same model card; its
+ *                       code is compiled for one CPU architecture and vector instruction
+ *                       set (checked at load) and for a range of batch sizes (checked at
+ *                       each call, CL_ERR_SHAPE outside it);
  *   "native":           the native kernel, a hand-written CPU implementation of MLP-shaped
  *                       models (a chain of linear layers and elementwise activations, one
  *                       (features, ncol) input and output, with the built-in normalisation);
  *                       the model card must carry a "native" description, as climlearn's
- *                       exporter writes for such models.
+ *                       TorchScript exporter writes for such models (not for .pt2
+ *                       packages: AOTInductor folds the weights into compiled code).
  * Errors: an unknown name gives CL_ERR_ARGUMENT listing the valid names; "native" for a model
- * that does not qualify gives CL_ERR_FORMAT saying why, and on a CUDA device CL_ERR_DEVICE.
+ * that does not qualify gives CL_ERR_FORMAT saying why, and on a CUDA device CL_ERR_DEVICE;
+ * "aot" for a TorchScript archive or "torchscript" for a .pt2 package give CL_ERR_FORMAT; a
+ * package compiled for another machine, truncated, or without a climlearn model card gives
+ * CL_ERR_FORMAT naming the problem.
  * Every backend applies the same argument checks in cl_model_forward. The native kernel keeps
  * two work buffers per calling thread (grown to the largest batch seen), so it may be called
  * from several threads at once and allocates no array memory per call once warmed up.
@@ -177,7 +189,7 @@ CL_API int cl_model_device(const cl_model *model, char *buf, size_t buflen, size
 CL_API int cl_model_load_backend(const char *path, const char *device, const char *backend,
                                  cl_model **model);
 
-/** Backend that runs the model: "native" or "torchscript". */
+/** Backend that runs the model: "native", "aot" or "torchscript". */
 CL_API int cl_model_backend(const cl_model *model, char *buf, size_t buflen, size_t *needed);
 
 #ifdef __cplusplus

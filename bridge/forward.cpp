@@ -3,6 +3,9 @@
 // results into caller-owned memory.
 #include "internal.hpp"
 
+#include <c10/util/SmallVector.h>
+
+#include <algorithm>
 #include <limits>
 
 namespace climlearn {
@@ -34,13 +37,13 @@ std::string names_of(const std::vector<TensorSpec> &specs) {
 
 /** Validate one array descriptor on its own; returns its number of elements. */
 int64_t check_descriptor(const cl_model &m, Direction dir, int i, const cl_array &a) {
-  const std::string label = io_label(m, dir, i);
+  auto label = [&] { return io_label(m, dir, i); };  // built only for a message
   if (a.dtype != CL_FLOAT32 && a.dtype != CL_FLOAT64) {
-    throw Error(CL_ERR_DTYPE, label + ": invalid dtype code " + std::to_string(a.dtype) +
+    throw Error(CL_ERR_DTYPE, label() + ": invalid dtype code " + std::to_string(a.dtype) +
                                   " (expected CL_FLOAT32=1 or CL_FLOAT64=2)");
   }
   if (a.rank < 0 || a.rank > CL_MAX_RANK) {
-    throw Error(CL_ERR_ARGUMENT, label + ": invalid rank " + std::to_string(a.rank) + " (must be 0.." +
+    throw Error(CL_ERR_ARGUMENT, label() + ": invalid rank " + std::to_string(a.rank) + " (must be 0.." +
                                      std::to_string(CL_MAX_RANK) + ")");
   }
   const int64_t limit = std::numeric_limits<int64_t>::max() / static_cast<int64_t>(element_size(a.dtype));
@@ -48,35 +51,35 @@ int64_t check_descriptor(const cl_model &m, Direction dir, int i, const cl_array
   for (int k = 0; k < a.rank; ++k) {
     const int64_t d = a.shape[k];
     if (d < 0) {
-      throw Error(CL_ERR_ARGUMENT, label + ": negative extent " + std::to_string(d) + " in dimension " +
+      throw Error(CL_ERR_ARGUMENT, label() + ": negative extent " + std::to_string(d) + " in dimension " +
                                        std::to_string(k + 1) + " of Fortran shape " + given_shape(a));
     }
     if (d != 0 && numel > limit / d) {
-      throw Error(CL_ERR_ARGUMENT, label + ": Fortran shape " + given_shape(a) + " is too large");
+      throw Error(CL_ERR_ARGUMENT, label() + ": Fortran shape " + given_shape(a) + " is too large");
     }
     numel *= d;
   }
-  if (a.data == nullptr && numel > 0) throw Error(CL_ERR_ARGUMENT, label + ": data pointer is NULL");
+  if (a.data == nullptr && numel > 0) throw Error(CL_ERR_ARGUMENT, label() + ": data pointer is NULL");
   return numel;
 }
 
 /** Check dtype, rank and the fixed (non-batch) extents against the declared spec. */
 void check_against_spec(const cl_model &m, Direction dir, int i, const cl_array &a, const TensorSpec &s) {
-  const std::string label = io_label(m, dir, i);
+  auto label = [&] { return io_label(m, dir, i); };  // built only for a message
   if (a.dtype != s.dtype) {
-    throw Error(CL_ERR_DTYPE, label + ": wrong dtype: expected " + dtype_label(s.dtype) + ", given " +
+    throw Error(CL_ERR_DTYPE, label() + ": wrong dtype: expected " + dtype_label(s.dtype) + ", given " +
                                   dtype_label(a.dtype));
   }
   const int rank = static_cast<int>(s.shape.size());
   if (a.rank != rank) {
-    throw Error(CL_ERR_SHAPE, label + ": wrong rank: expected " + std::to_string(rank) + " (Fortran shape " +
+    throw Error(CL_ERR_SHAPE, label() + ": wrong rank: expected " + std::to_string(rank) + " (Fortran shape " +
                                   fortran_shape(s) + "), given " + std::to_string(a.rank) +
                                   " (Fortran shape " + given_shape(a) + ")");
   }
   for (int k = 0; k < rank; ++k) {  // k: Fortran dimension (0-based)
     const int64_t expected = s.shape[static_cast<size_t>(rank - 1 - k)];
     if (expected >= 0 && a.shape[k] != expected) {
-      throw Error(CL_ERR_SHAPE, label + ": wrong shape: expected Fortran shape " + fortran_shape(s) +
+      throw Error(CL_ERR_SHAPE, label() + ": wrong shape: expected Fortran shape " + fortran_shape(s) +
                                     ", given " + given_shape(a) + " (dimension " + std::to_string(k + 1) +
                                     " is " + std::to_string(a.shape[k]) + ", expected " +
                                     std::to_string(expected) + ")");
@@ -189,6 +192,23 @@ int forward_native(const cl_model &m, const cl_array &in, cl_array &out, int64_t
   return CL_OK;
 }
 
+/** AOTInductor code accepts the batch sizes it was compiled for (aot.batch_range). */
+void check_batch_range(const cl_model &m, int n_inputs, const cl_array *inputs) {
+  if (m.batch_max < 0 || !m.meta.present) return;
+  for (int i = 0; i < n_inputs; ++i) {
+    const TensorSpec &s = m.meta.inputs[static_cast<size_t>(i)];
+    if (s.batch_dim < 0) continue;
+    const int64_t n = inputs[i].shape[static_cast<int>(s.shape.size()) - 1 - s.batch_dim];
+    if (n < m.batch_min || n > m.batch_max) {
+      throw Error(CL_ERR_SHAPE, io_label(m, Direction::input, i) + ": batch of " + std::to_string(n) +
+                                    " columns is outside the range " + std::to_string(m.batch_min) + ".." +
+                                    std::to_string(m.batch_max) +
+                                    " the AOTInductor package was compiled for (export it again with a "
+                                    "wider batch_range, or load it with backend 'native' if it qualifies)");
+    }
+  }
+}
+
 int forward(cl_model *model, int n_inputs, const cl_array *inputs, int n_outputs, cl_array *outputs) {
   cl_model &m = *live_model(model);
   if (n_inputs < 0) throw Error(CL_ERR_ARGUMENT, "n_inputs is negative (" + std::to_string(n_inputs) + ")");
@@ -199,7 +219,7 @@ int forward(cl_model *model, int n_inputs, const cl_array *inputs, int n_outputs
   check_count(m, Direction::output, n_outputs);
 
   // Everything about the arguments is checked before the model runs.
-  std::vector<int64_t> in_numel(static_cast<size_t>(n_inputs)), out_numel(static_cast<size_t>(n_outputs));
+  c10::SmallVector<int64_t, 8> in_numel(static_cast<size_t>(n_inputs)), out_numel(static_cast<size_t>(n_outputs));
   for (int i = 0; i < n_inputs; ++i) {
     in_numel[static_cast<size_t>(i)] = check_descriptor(m, Direction::input, i, inputs[i]);
     if (m.meta.present) check_against_spec(m, Direction::input, i, inputs[i], m.meta.inputs[static_cast<size_t>(i)]);
@@ -210,26 +230,41 @@ int forward(cl_model *model, int n_inputs, const cl_array *inputs, int n_outputs
   }
   ensure_threads_configured();
   if (m.native) return forward_native(m, inputs[0], outputs[0], in_numel[0]);
+  if (m.aoti) {
+    // Compiled code takes batches in its range only; an empty call (0 columns in, 0 out)
+    // has nothing to compute.
+    const auto empty = [](int64_t n) { return n == 0; };
+    if (n_inputs > 0 && std::all_of(in_numel.begin(), in_numel.end(), empty) &&
+        std::all_of(out_numel.begin(), out_numel.end(), empty)) {
+      return CL_OK;
+    }
+    check_batch_range(m, n_inputs, inputs);
+  }
 
   c10::InferenceMode inference_mode;
-  std::vector<c10::IValue> args;
+  std::vector<torch::Tensor> args;
   args.reserve(static_cast<size_t>(n_inputs));
   const bool on_cpu = m.device.is_cpu();
   for (int i = 0; i < n_inputs; ++i) {
     torch::Tensor t = wrap(inputs[i], in_numel[static_cast<size_t>(i)]);
     if (m.check_finite.load(std::memory_order_relaxed)) check_finite(m, i, inputs[i], t);
-    args.emplace_back(on_cpu ? t : t.to(m.device));
+    args.push_back(on_cpu ? t : t.to(m.device));
   }
 
-  c10::IValue result;
-  try {
-    result = m.module.forward(std::move(args));
-  } catch (const c10::OutOfMemoryError &) {
-    throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' ran out of memory: " + current_exception_message());
-  } catch (...) {
-    throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' raised an error: " + current_exception_message());
+  std::vector<torch::Tensor> results;
+  if (m.aoti) {
+    results = aot_run(m, args);
+  } else {
+    c10::IValue result;
+    try {
+      result = m.module.forward(std::vector<c10::IValue>(args.begin(), args.end()));
+    } catch (const c10::OutOfMemoryError &) {
+      throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' ran out of memory: " + current_exception_message());
+    } catch (...) {
+      throw Error(CL_ERR_RUNTIME, "model '" + m.path + "' raised an error: " + current_exception_message());
+    }
+    results = unpack_result(m, result);
   }
-  const std::vector<torch::Tensor> results = unpack_result(m, result);
 
   if (static_cast<int>(results.size()) != n_outputs) {
     throw Error(CL_ERR_SHAPE, "wrong number of outputs: model '" + m.path + "' returned " +

@@ -11,6 +11,7 @@
 #include <torch/script.h>
 
 #include <atomic>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -20,6 +21,10 @@
 #ifndef CL_VERSION_STRING
 #define CL_VERSION_STRING "0.1.0"
 #endif
+
+namespace torch::inductor {
+class AOTIModelPackageLoader;
+}
 
 namespace climlearn {
 
@@ -123,10 +128,16 @@ void native_forward(const NativeNet &net, const cl_array &in, cl_array &out);
 
 }  // namespace climlearn
 
-/** The opaque handle of climlearn.h. */
+/** The opaque handle of climlearn.h. Exactly one of `module` (TorchScript) and `aoti`
+ *  (AOTInductor package) holds the model; `native`, when set, runs it instead. */
 struct cl_model {
   std::string path;
   torch::jit::Module module;
+  // Set for an AOTInductor package (.pt2); then module is empty.
+  std::shared_ptr<torch::inductor::AOTIModelPackageLoader> aoti;
+  // Batch sizes the AOTInductor code accepts (from the card's "aot" entry); 0/-1: any.
+  int64_t batch_min = 0;
+  int64_t batch_max = -1;
   torch::Device device{torch::kCPU};
   std::atomic<bool> check_finite{false};
   climlearn::Metadata meta;
@@ -142,6 +153,26 @@ namespace climlearn {
 
 /** The handle if it is live (loaded and not freed), else throw Error(CL_ERR_STATE). */
 cl_model *live_model(const cl_model *model);
+
+/** The model's named tensors (parameters and buffers of a TorchScript module, constants of
+ *  an AOTInductor package), by qualified name ("core.net.0.weight"). */
+std::map<std::string, torch::Tensor> model_tensors(const cl_model &m);
+
+// ---- AOTInductor backend (aot.cpp) ---------------------------------------------------
+
+/** Load an AOTInductor package (.pt2) written by climlearn.export.to_aot: the model card
+ *  from the package metadata, checks that the compiled code suits this machine, then the
+ *  loader (throws CL_ERR_FORMAT / CL_ERR_DEVICE naming the problem). */
+std::unique_ptr<cl_model> load_aot(const std::string &path, torch::Device device);
+
+/** The constants (weights, buffers) of a loaded package, by original qualified name. */
+std::map<std::string, torch::Tensor> aot_tensors(const cl_model &m);
+
+/** Run a loaded package on CPU tensors (throws CL_ERR_RUNTIME with the model's message). */
+std::vector<torch::Tensor> aot_run(const cl_model &m, const std::vector<torch::Tensor> &inputs);
+
+/** "native", "aot" or "torchscript": what runs the model. */
+const char *backend_name(const cl_model &m);
 
 /** "input 'x' (number 1)", or "input number 1" when the model has no metadata. */
 std::string io_label(const cl_model &m, Direction dir, int index0);

@@ -74,7 +74,7 @@ torch::Device parse_device(const char *device) {
 
 // ---- format detection ------------------------------------------------------------------
 
-enum class Format { torchscript };
+enum class Format { torchscript, aot };
 
 /** What the first bytes of a non-zip file look like, for the error message. */
 std::string describe_magic(const unsigned char *b, size_t n) {
@@ -114,13 +114,31 @@ Format classify_zip(const std::string &path) {
     const size_t advice = why.find(". This is an internal miniz error");
     if (advice != std::string::npos) why.resize(advice);
     const bool zip_damage = why.find("zip archive") != std::string::npos;
-    throw Error(CL_ERR_FORMAT, "cannot read '" + path + "' as a TorchScript archive" +
+    throw Error(CL_ERR_FORMAT, "cannot read '" + path + "' as a TorchScript archive or AOTInductor package" +
                                    (zip_damage ? " (truncated or corrupt file?)" : "") + ": " + why);
   }
   if (reader->hasRecord("archive_format")) {
-    throw Error(CL_ERR_FORMAT, "'" + path +
-                                   "' is a torch.export / AOTInductor .pt2 package; this libclimlearn only "
-                                   "runs TorchScript archives (torch.jit.script + torch.jit.save)");
+    std::string kind;
+    try {
+      auto rec = reader->getRecord("archive_format");
+      kind.assign(static_cast<const char *>(std::get<0>(rec).get()), std::get<1>(rec));
+    } catch (...) {
+      kind = "?";
+    }
+    while (!kind.empty() && std::isspace(static_cast<unsigned char>(kind.back()))) kind.pop_back();
+    if (kind == "pt2") {
+      bool has_aoti = false;
+      for (const std::string &r : reader->getAllRecords()) {
+        if (r.rfind("data/aotinductor/", 0) == 0) has_aoti = true;
+      }
+      if (has_aoti) return Format::aot;
+      throw Error(CL_ERR_FORMAT, "'" + path +
+                                     "' is a torch.export .pt2 archive without compiled AOTInductor code "
+                                     "(saved by torch.export.save?): export it with climlearn.export.to_aot "
+                                     "or climlearn.export.to_torchscript");
+    }
+    throw Error(CL_ERR_FORMAT, "'" + path + "' is a zip archive of unknown format '" + kind +
+                                   "' (expected a TorchScript archive or an AOTInductor .pt2 package)");
   }
   bool has_code = false;
   for (const std::string &r : reader->getAllRecords()) {
@@ -158,7 +176,8 @@ Format detect_format(const std::string &path) {
   }
   if (n >= 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0) return classify_zip(path);
   throw Error(CL_ERR_FORMAT, "'" + path +
-                                 "' is not a TorchScript archive (expected a zip file starting with PK, found " +
+                                 "' is not a TorchScript archive or AOTInductor package (expected a zip file "
+                                 "starting with PK, found " +
                                  describe_magic(magic, n) + ")");
 }
 
@@ -214,9 +233,9 @@ std::unique_ptr<cl_model> load_torchscript(const std::string &path, torch::Devic
 
 // ---- backend selection ------------------------------------------------------------------
 
-enum class Backend { automatic, torchscript, native };
+enum class Backend { automatic, torchscript, aot, native };
 
-const char *const backend_names = "auto, torchscript, native";
+const char *const backend_names = "auto, torchscript, aot, native";
 
 /** NULL, "" and "auto" (any case, blanks ignored) mean automatic. */
 Backend parse_backend(const char *backend) {
@@ -228,12 +247,13 @@ Backend parse_backend(const char *backend) {
   if (s.empty() || s == "auto") return Backend::automatic;
   if (s == "torchscript") return Backend::torchscript;
   if (s == "native") return Backend::native;
+  if (s == "aot") return Backend::aot;
   throw Error(CL_ERR_ARGUMENT, "unknown backend '" + given + "': valid names are " + backend_names);
 }
 
 /** Attach the native kernel when the backend asks for it and the model qualifies. */
 void select_backend(cl_model &m, Backend backend) {
-  if (backend == Backend::torchscript) return;
+  if (backend == Backend::torchscript || backend == Backend::aot) return;
   if (!m.device.is_cpu()) {
     if (backend == Backend::native) {
       throw Error(CL_ERR_DEVICE, "the native backend runs on the CPU only, device '" + m.device.str() +
@@ -244,16 +264,36 @@ void select_backend(cl_model &m, Backend backend) {
   std::string why;
   m.native = build_native(m, why);
   if (!m.native && backend == Backend::native) {
+    if (m.aoti) {
+      why += " (an AOTInductor package folds its weights into compiled code: load the TorchScript "
+             "export of the model for the native kernel)";
+    }
     throw Error(CL_ERR_FORMAT, "cannot run '" + m.path + "' with the native backend: " + why);
   }
 }
 
-/** The one place that chooses a backend from the file content. A torch.export/AOTInductor
- *  (.pt2) backend joins here: detect_format recognises it, and a new case loads it. */
+/** The one place that chooses a backend from the file content: "auto" takes the native
+ *  kernel when the model qualifies, else the file's own format. */
 std::unique_ptr<cl_model> load_model(const std::string &path, torch::Device device, Backend backend) {
   switch (detect_format(path)) {
     case Format::torchscript: {
+      if (backend == Backend::aot) {
+        throw Error(CL_ERR_FORMAT, "'" + path +
+                                       "' is a TorchScript archive; backend 'aot' runs AOTInductor packages "
+                                       "(.pt2, written by climlearn.export.to_aot): use backend 'auto', "
+                                       "'torchscript' or 'native'");
+      }
       std::unique_ptr<cl_model> m = load_torchscript(path, device);
+      select_backend(*m, backend);
+      return m;
+    }
+    case Format::aot: {
+      if (backend == Backend::torchscript) {
+        throw Error(CL_ERR_FORMAT, "'" + path +
+                                       "' is an AOTInductor package (.pt2); backend 'torchscript' runs "
+                                       "TorchScript archives: use backend 'auto', 'aot' or 'native'");
+      }
+      std::unique_ptr<cl_model> m = load_aot(path, device);
       select_backend(*m, backend);
       return m;
     }
@@ -272,6 +312,19 @@ cl_model *live_model(const cl_model *model) {
     throw Error(CL_ERR_STATE, "model handle is not valid (already freed by cl_model_free, or never loaded)");
   }
   return const_cast<cl_model *>(model);
+}
+
+std::map<std::string, torch::Tensor> model_tensors(const cl_model &m) {
+  if (m.aoti) return aot_tensors(m);
+  std::map<std::string, torch::Tensor> state;
+  for (const auto &p : m.module.named_parameters(/*recurse=*/true)) state[p.name] = p.value;
+  for (const auto &b : m.module.named_buffers(/*recurse=*/true)) state[b.name] = b.value;
+  return state;
+}
+
+const char *backend_name(const cl_model &m) {
+  if (m.native) return "native";
+  return m.aoti ? "aot" : "torchscript";
 }
 
 std::string io_label(const cl_model &m, Direction dir, int index0) {
@@ -341,7 +394,7 @@ CL_API int cl_model_set_check_finite(cl_model *model, int on) {
 CL_API int cl_model_backend(const cl_model *model, char *buf, size_t buflen, size_t *needed) {
   return climlearn::guarded([&] {
     const cl_model *m = climlearn::live_model(model);
-    return climlearn::copy_string(m->native ? "native" : "torchscript", buf, buflen, needed);
+    return climlearn::copy_string(climlearn::backend_name(*m), buf, buflen, needed);
   });
 }
 

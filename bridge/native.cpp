@@ -262,7 +262,10 @@ inline __attribute__((always_inline)) void destandardise(T *__restrict y, int64_
     for (int64_t f = 0; f < n; ++f) y[c * n + f] = y[c * n + f] * sd[f] + mean[f];
 }
 
-// Non-template entry points, cloned for AVX2 (selected at load time of the library).
+// Non-template entry points, cloned for AVX2 (selected at load time of the library, so one
+// binary stays portable). A clone for arch=haswell (AVX2 with FMA contraction) was tried:
+// on the AMD EPYC of the test machine it ran 30-200x SLOWER than this one, for reasons not
+// understood yet, so it is not used.
 #define CL_CLONES __attribute__((target_clones("avx2", "default")))
 
 CL_CLONES void op_f32(NativeOp op, float *v, int64_t n) { apply_op(op, v, n); }
@@ -437,9 +440,7 @@ std::shared_ptr<NativeNet> build(const cl_model &m) {
   net->n_out = out.shape[1];
   const c10::ScalarType dtype = in.dtype == CL_FLOAT64 ? torch::kFloat64 : torch::kFloat32;
 
-  std::map<std::string, torch::Tensor> state;
-  for (const auto &p : m.module.named_parameters(/*recurse=*/true)) state[p.name] = p.value;
-  for (const auto &b : m.module.named_buffers(/*recurse=*/true)) state[b.name] = b.value;
+  const std::map<std::string, torch::Tensor> state = model_tensors(m);
 
   const json &layers = field(d, "layers", "native");
   if (!layers.is_array()) throw NotNative("native description: 'layers' is not an array");
@@ -505,7 +506,6 @@ int64_t native_outputs(const NativeNet &net) { return net.n_out; }
 void native_forward(const NativeNet &net, const cl_array &in, cl_array &out) {
   const int64_t ncol = in.shape[1];
   if (ncol == 0) return;
-  c10::InferenceMode guard;
   if (net.dtype == CL_FLOAT64) {
     run(net, static_cast<const double *>(in.data), static_cast<double *>(out.data), ncol);
   } else {

@@ -161,7 +161,7 @@ def test_backend_selection_and_errors(fortran_exe, models, tmp_path):
     assert "model has no native description (not an MLP-shaped climlearn export)" in f["MSG"]
     f = _load(fortran_exe, models["mlp32"], "tensorrt")
     assert int(f["STAT"]) == ARGUMENT
-    assert "unknown backend 'tensorrt': valid names are auto, torchscript, native" in f["MSG"]
+    assert "unknown backend 'tensorrt': valid names are auto, torchscript, aot, native" in f["MSG"]
 
 
 def test_bad_inputs_are_checked_under_native(fortran_exe, models):

@@ -1,6 +1,6 @@
 !> Benchmark: time cl_model_forward from Fortran, and resident-memory growth.
 !> usage: bench_fortran MODEL NCOL NCALLS REPEATS [BACKEND]
-!> BACKEND is 'auto' (default), 'torchscript' or 'native'. The model takes x(nin, ncol) and
+!> BACKEND is 'auto' (default), 'torchscript', 'aot' or 'native'. The model takes x(nin, ncol) and
 !> returns y(nout, ncol), float32; nin and nout are read from its metadata.
 !> Prints "BACKEND <name>", "US_PER_CALL <median over repeats>" and "RSS_KB <before> <after>" where
 !> before is measured after a warm-up of min(1000, NCALLS) calls and after at the end of all calls.

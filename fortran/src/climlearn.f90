@@ -1,4 +1,5 @@
-!> climlearn: run models trained in Python (exported TorchScript files) inside Fortran.
+!> climlearn: run models trained in Python (exported TorchScript files or AOTInductor
+!> packages) inside Fortran.
 !>
 !> ```fortran
 !> use climlearn
@@ -10,8 +11,9 @@
 !>
 !> MLP-shaped models (linear layers and elementwise activations) run on the CPU through a
 !> native kernel instead of the TorchScript interpreter, with the same checks and results
-!> to round-off; `cl_model_load(..., backend="torchscript")` forces the interpreter and
-!> `cl_model_backend(model)` tells which runs.
+!> to round-off; `cl_model_load(..., backend="torchscript")` forces the interpreter,
+!> `backend="aot"` the compiled code of a .pt2 package, and `cl_model_backend(model)` tells
+!> which runs.
 !>
 !> Array layout (the one rule): the LAST Fortran dimension is the batch (the columns).
 !> Fortran is column-major, so an array `x(nfeat, ncol)` is, in memory, exactly the

@@ -320,9 +320,10 @@ contains
   !> Load once, outside the time loop.
   !>
   !> `backend` chooses how the model runs: "auto" (the default: the native kernel when the
-  !> model is MLP-shaped and runs on the CPU, else TorchScript), "torchscript" or "native"
-  !> (an error, `CL_ERR_FORMAT`, for a model that does not qualify). `cl_model_backend`
-  !> tells which one was chosen.
+  !> model is MLP-shaped and runs on the CPU, else the file's own format), "torchscript"
+  !> (TorchScript archives), "aot" (AOTInductor packages, .pt2, written by
+  !> `climlearn.export.to_aot`) or "native" (an error, `CL_ERR_FORMAT`, for a model that
+  !> does not qualify). `cl_model_backend` tells which one was chosen.
   subroutine cl_model_load(model, path, device, stat, errmsg, check_finite, backend)
     !> The model variable that receives the handle.
     type(cl_model), intent(inout) :: model
@@ -1422,7 +1423,7 @@ contains
     call report_c(status, stat, errmsg)
   end function cl_model_device
 
-  !> The backend that runs the model: "native" or "torchscript" ("" on error).
+  !> The backend that runs the model: "native", "aot" or "torchscript" ("" on error).
   function cl_model_backend(model, stat, errmsg) result(backend)
     !> A loaded model.
     type(cl_model), intent(in) :: model

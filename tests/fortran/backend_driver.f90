@@ -4,6 +4,9 @@
 !>       run the model loaded with backend "torchscript" and with the default ("auto") on
 !>       x(NIN, NCOL) read from IN.bin (raw, Fortran order, KIND 4 or 8); write both outputs;
 !>       print "BACKEND_TS <name>" and "BACKEND_AUTO <name>".
+!>   backend_driver pair MODEL OTHER BACKEND KIND NIN NOUT NCOL IN.bin OUT_TS.bin OUT_OTHER.bin
+!>       as compare, but the second model is the file OTHER loaded with BACKEND (e.g. the
+!>       .pt2 package of the same network with "aot"); prints "BACKEND_OTHER <name>".
 !>   backend_driver load MODEL BACKEND
 !>       load with that backend; print "STAT <n>", "MSG <errmsg>", "BACKEND <name>".
 !>   backend_driver bad MODEL NIN NOUT
@@ -16,7 +19,7 @@ program backend_driver
   implicit none
 
   type(cl_model) :: ts, auto
-  character(len=1024) :: mode, path, arg, fin, fts, fauto, msg
+  character(len=1024) :: mode, path, arg, fin, fts, fauto, msg, other, be
   integer :: kind_, nin, nout, ncol, stat
 
   call get_command_argument(1, mode)
@@ -34,6 +37,25 @@ program backend_driver
     call cl_model_load(auto, trim(path))
     print '(2a)', 'BACKEND_TS ', cl_model_backend(ts)
     print '(2a)', 'BACKEND_AUTO ', cl_model_backend(auto)
+    if (kind_ == 4) then
+      call compare32()
+    else
+      call compare64()
+    end if
+  case ('pair')
+    call get_command_argument(3, other)
+    call get_command_argument(4, be)
+    kind_ = int_arg(5)
+    nin = int_arg(6)
+    nout = int_arg(7)
+    ncol = int_arg(8)
+    call get_command_argument(9, fin)
+    call get_command_argument(10, fts)
+    call get_command_argument(11, fauto)
+    call cl_model_load(ts, trim(path), backend='torchscript')
+    call cl_model_load(auto, trim(other), backend=trim(be))
+    print '(2a)', 'BACKEND_TS ', cl_model_backend(ts)
+    print '(2a)', 'BACKEND_OTHER ', cl_model_backend(auto)
     if (kind_ == 4) then
       call compare32()
     else

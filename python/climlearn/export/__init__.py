@@ -26,39 +26,17 @@ import torch
 from torch import Tensor, nn
 
 from . import _card
+from ._aot import is_package, load_package, read_package_card, to_aot
 from ._card import META_NAME, checksum, format_card
 from ._native import describe as _describe_native
-from ._normalise import make_layer
+from ._prepare import prepare, tolerance
 from ._script import ExportError, _as_tuple, script_or_trace
 from ._wrapper import wrap
 
 log = logging.getLogger(__name__)
 
-__all__ = ["to_torchscript", "load", "read_card", "format_card", "checksum", "ExportError",
-           "META_NAME"]
-
-
-def _tolerance(dtype: torch.dtype) -> tuple[float, float]:
-    return (1e-5, 1e-6) if dtype == torch.float32 else (1e-12, 1e-13)
-
-
-def _names(given: Sequence[str] | None, n: int, prefix: str, what: str) -> list[str]:
-    if given is None:
-        return [prefix] if n == 1 else [f"{prefix}{i}" for i in range(n)]
-    names = list(given)
-    if len(names) != n:
-        raise ValueError(f"{what}: expected {n} names, given {len(names)} ({names})")
-    if len(set(names)) != n:
-        raise ValueError(f"{what}: names must be unique, given {names}")
-    return names
-
-
-def _check_keys(mapping: Mapping | None, valid: list[str], what: str) -> dict:
-    mapping = dict(mapping or {})
-    unknown = sorted(set(mapping) - set(valid))
-    if unknown:
-        raise ValueError(f"{what}: unknown name(s) {unknown}; valid names are {valid}")
-    return mapping
+__all__ = ["to_torchscript", "to_aot", "load", "read_card", "format_card", "checksum",
+           "ExportError", "META_NAME"]
 
 
 def _atomic_save(module: torch.jit.ScriptModule, path: Path, card: dict) -> None:
@@ -132,72 +110,26 @@ def to_torchscript(
         The model cannot be scripted, or traced safely, or the file does not reproduce it.
     """
     path = Path(path)
-    example = (example_inputs,) if isinstance(example_inputs, Tensor) else tuple(example_inputs)
-    if not example or not all(isinstance(t, Tensor) for t in example):
-        raise ValueError("example_inputs must be a Tensor or a non-empty sequence of Tensors")
-    dtypes = {t.dtype for t in example}
-    if len(dtypes) != 1:
-        raise ValueError("all example inputs must share one dtype, given "
-                         f"{sorted(map(str, dtypes))}")
-    dtype = example[0].dtype
-    _card.dtype_name(dtype, "example_inputs")
-    if any(not torch.isfinite(t).all() for t in example):
-        raise ValueError("example_inputs contain NaN or Inf")
-    if model.training:
-        log.info("model was in training mode; exporting it in eval mode")
-    model = model.eval()
-    in_names = _names(input_names, len(example), "x", "input_names")
-    out_names = list(output_names)
-
-    all_names = in_names + out_names
-    if len(set(all_names)) != len(all_names):
-        raise ValueError(f"input and output names must be distinct, given {all_names}")
-    units = _check_keys(units, all_names, "units")
-    long_names = _check_keys(long_names, all_names, "long_names")
-    norm = _check_keys(normalisation, all_names, "normalisation")
-    attrs = _check_keys(io_attributes, all_names, "io_attributes")
-
-    with torch.no_grad():
-        core_in = [make_layer("in", norm.get(n), tuple(t.shape[1:]), dtype, n)(t)
-                   for n, t in zip(in_names, example, strict=True)]
-        core_out = _as_tuple(model(*core_in))
-    _names(out_names, len(core_out), "y", "output_names")
-    for name, y in zip(out_names, core_out, strict=True):
-        if y.dtype != dtype:
-            raise ValueError(f"output {name!r} has dtype {y.dtype}, inputs have {dtype}")
-
-    core, method = script_or_trace(model, tuple(core_in), allow_trace=allow_trace)
-    norm_in = [make_layer("in", norm.get(n), tuple(t.shape[1:]), dtype, n)
-               for n, t in zip(in_names, example, strict=True)]
-    norm_out = [make_layer("out", norm.get(n), tuple(y.shape[1:]), dtype, n)
-                for n, y in zip(out_names, core_out, strict=True)]
-    eager = wrap(model, norm_in, norm_out).eval()
+    prep = prepare(model, example_inputs=example_inputs, output_names=output_names,
+                   input_names=input_names, units=units, long_names=long_names,
+                   normalisation=normalisation, io_attributes=io_attributes)
+    model, example, dtype, want = prep.model, prep.example, prep.dtype, prep.want
+    norm_in, norm_out, out_names = prep.norm_in, prep.norm_out, prep.out_names
+    core, method = script_or_trace(model, prep.core_in, allow_trace=allow_trace)
     try:
         scripted = torch.jit.script(wrap(core, norm_in, norm_out).eval())
     except Exception as exc:
         raise ExportError(f"could not script the normalisation wrapper: {exc}") from exc
 
-    with torch.no_grad():
-        want = _as_tuple(eager(*example))
-    inputs = [_card.io_entry(n, t, units=units.get(n), long_name=long_names.get(n),
-                             extra=attrs.get(n), what="input")
-              for n, t in zip(in_names, example, strict=True)]
-    outputs = [_card.io_entry(n, y, units=units.get(n), long_name=long_names.get(n),
-                              extra=attrs.get(n), what="output")
-               for n, y in zip(out_names, want, strict=True)]
-    norm_card = {
-        n: {"mean": torch.as_tensor(m, dtype=torch.float64).tolist(),
-            "std": torch.as_tensor(s, dtype=torch.float64).tolist()}
-        for n, (m, s) in norm.items()
-    }
-    card = _card.build(inputs=inputs, outputs=outputs, normalisation=norm_card, seed=seed,
-                       training_data=dict(training_data or {}), metrics=dict(metrics or {}),
-                       metadata=dict(metadata or {}), method=method)
+    card = _card.build(inputs=prep.inputs, outputs=prep.outputs, normalisation=prep.norm_card,
+                       seed=seed, training_data=dict(training_data or {}),
+                       metrics=dict(metrics or {}), metadata=dict(metadata or {}),
+                       method=method)
     native = _describe_native(model, norm_in, norm_out, example, want, scripted)
     if native is not None:
         card["native"] = native  # libclimlearn may run it without the interpreter
 
-    rtol, atol = _tolerance(dtype)
+    rtol, atol = tolerance(dtype)
     with torch.no_grad():
         got = _as_tuple(scripted(*example))
     max_diff = max(float((g - w).abs().max()) if w.numel() else 0.0
@@ -223,14 +155,20 @@ def to_torchscript(
 
 
 def read_card(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and validate the model card of an exported file without building the model."""
+    """Read and validate the model card of an exported file (TorchScript archive or
+    AOTInductor package) without running the model."""
+    if Path(path).is_file() and is_package(path):
+        return read_package_card(Path(path))
     _, card = load(path)
     return card
 
 
-def load(path: str | os.PathLike, device: str = "cpu") -> tuple[torch.jit.ScriptModule,
-                                                                 dict[str, Any]]:
+def load(path: str | os.PathLike, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     """Load an exported model and its card.
+
+    A TorchScript archive gives a ``torch.jit.ScriptModule``; an AOTInductor package
+    (:func:`to_aot`, CPU only) a callable running the compiled model. Both take and
+    return tensors in physical units, batch first.
 
     Raises
     ------
@@ -244,6 +182,11 @@ def load(path: str | os.PathLike, device: str = "cpu") -> tuple[torch.jit.Script
         raise FileNotFoundError(f"model file not found: {path}")
     with open(path, "rb") as fh:
         magic = fh.read(4)
+    if magic == b"PK\x03\x04" and is_package(path):
+        if device != "cpu":
+            raise ValueError(f"{path}: AOTInductor packages are loaded on the CPU here, "
+                             f"device {device!r} requested")
+        return load_package(path)
     if magic != b"PK\x03\x04":
         raise ValueError(
             f"{path} is not a TorchScript archive (expected a zip file starting with "

@@ -57,13 +57,14 @@ def checksum(*arrays: Any) -> str:
 
 def build(*, inputs: list[dict], outputs: list[dict], normalisation: dict | None,
           seed: int | None, training_data: dict | None, metrics: dict | None,
-          metadata: dict | None, method: str) -> dict[str, Any]:
-    """Assemble a card (a JSON-serialisable dict)."""
+          metadata: dict | None, method: str, fmt: str = "torchscript") -> dict[str, Any]:
+    """Assemble a card (a JSON-serialisable dict); ``fmt`` is the file format
+    (``"torchscript"`` or ``"aot"``)."""
     from .. import __version__
 
     card = {
         "schema_version": SCHEMA_VERSION,
-        "format": "torchscript",
+        "format": fmt,
         "climlearn_version": __version__,
         "torch_version": torch.__version__,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
