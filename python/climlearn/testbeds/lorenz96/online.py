@@ -14,7 +14,7 @@ embedded interpreter (``climlearn_python``):
 - :func:`finish` ``()``: final export, and the training history as JSON.
 
 The reference tendency (a twin experiment; the choice and the alternatives are
-discussed in the README of example 06 and in :func:`run_experiment`): the two-scale
+discussed in fortran/examples/06_l96_online/README.md): the two-scale
 model's fast variables Y are integrated in Fortran alongside the coarse model, driven by
 the coarse model's own X, and ``U_ref = (h c / b) sum_j Y_{j,k}``. The pairs therefore
 sample the states the coupled model visits (the point of online learning, Rasp 2020),
@@ -152,9 +152,10 @@ class OnlineTrainer:
     # ---- data ---------------------------------------------------------------------------
 
     def add(self, x: np.ndarray, u: np.ndarray) -> None:
-        """Copy the pairs ``(x, u)`` (any equal shapes) into the ring buffer."""
-        x = np.asarray(x, dtype=np.float64).ravel()
-        u = np.asarray(u, dtype=np.float64).ravel()
+        """Copy the pairs ``(x, u)`` (equal shapes, e.g. ``(K, nsteps)`` from Fortran) into
+        the ring buffer, in Fortran order (oldest step first)."""
+        x = np.asarray(x, dtype=np.float64).ravel(order="F")
+        u = np.asarray(u, dtype=np.float64).ravel(order="F")
         if x.shape != u.shape:
             raise ValueError(f"x and u must have the same size, given {x.size} and {u.size}")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(u))):
