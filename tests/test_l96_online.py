@@ -19,6 +19,9 @@ def test_trainer_config_rejects_unknown_keys_and_bad_values(tmp_path):
         TrainerConfig.from_dict({})
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         TrainerConfig.from_dict({"model_path": "m.pt", "batch_size": 0})
+    with pytest.raises(ValueError, match="unknown reference 'nudged'.*truth"):
+        online.run_online(tmp_path, np.zeros(8), np.zeros(256), nsteps=1, params=None,
+                          settings=OnlineSettings(reference="nudged"))
 
 
 def test_trainer_ring_buffer_keeps_the_newest_pairs(tmp_path):
@@ -54,9 +57,11 @@ def test_trainer_starts_at_zero_and_learns_a_known_map(tmp_path):
 
 
 @pytest.mark.slow
-def test_online_learning_quick(tmp_path):
+@pytest.mark.parametrize("reference, tau", [("truth", 0.0), ("coupled", 0.5)])
+def test_online_learning_quick(tmp_path, reference, tau):
     settings = OnlineSettings(online_mtu=2.0, climate_mtu=5.0, test_mtu=5.0, spinup_mtu=0.5,
-                              train_every=10, export_every=10, offline_epochs=1)
+                              train_every=10, export_every=10, offline_epochs=1,
+                              reference=reference, nudging_tau=tau)
     doc = online.run_experiment(tmp_path, settings=settings, seed=3)
     on, off = doc["online"], doc["offline"]
     # 400 coarse steps, a trainer call every 10, a re-export (and Fortran reload) every 10

@@ -2,11 +2,16 @@
 !>
 !> The coarse Lorenz 96 model (K variables X, time step dt) runs in Fortran with its
 !> sub-grid term U_k from a network called through the TorchScript bridge (module
-!> `climlearn`) every step. The reference tendency for the states the coupled model
-!> visits comes from the two-scale model's fast variables Y, integrated here alongside
-!> and DRIVEN BY THE COARSE MODEL'S OWN X (substeps of dt / substeps, X interpolated
-!> linearly over the coarse step): U_ref = (h c / b) sum_j Y_{j,k}. Every `train_every`
-!> steps the pairs (X, U_ref) of those steps go to a Python trainer through
+!> `climlearn`) every step. The reference tendency (see README.md) is either
+!>   reference = 'truth':   the two-scale model run alongside (RK4, dt / substeps), the
+!>                          pairs being its (X, U) - the true U of a twin experiment;
+!>   reference = 'coupled': the two-scale model's fast variables Y integrated alongside
+!>                          but DRIVEN BY THE COARSE MODEL'S OWN X (X interpolated
+!>                          linearly over the coarse step), the pairs being the coarse
+!>                          model's X and U_ref = (h c / b) sum_j Y_{j,k}.
+!> With nudging_tau > 0 the coarse X is also relaxed towards the truth run's X over that
+!> time scale (the truth is then run in either case). Every `train_every`
+!> steps the pairs of those steps go to a Python trainer through
 !> `cl_py_call` (module `climlearn_python`, arrays shared without copies); the trainer
 !> updates the network and, every so often, exports it again to `model_path`; the
 !> Fortran side then reloads the file, without restarting.
@@ -18,6 +23,7 @@
 !>     trainer = 'climlearn.testbeds.lorenz96.online'   ! module with start/train/finish
 !>     nk = 8, nj = 32, forcing = 20.0, h = 1.0, b = 10.0, c = 10.0
 !>     dt = 0.005, substeps = 5, nsteps = 20000, train_every = 10, every = 1
+!>     reference = 'truth', nudging_tau = 0.0   ! 'truth' or 'coupled'; 0: no nudging
 !>     init_file = 'xy0.bin'                    ! x0(nk) then y0(nj*nk), raw float64
 !>     out_file = 'xs.bin'                      ! x(nk) after steps every, 2*every, ...
 !>   /
@@ -29,19 +35,22 @@ program l96_online_main
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use climlearn, only: cl_model, cl_model_load, cl_model_forward, cl_set_num_threads
   use climlearn_python
-  use l96_physics, only: l96_coarse_rk4_step, l96_two_scale_tendency, l96_subgrid_tendency
+  use l96_physics, only: l96_coarse_rk4_step, l96_two_scale_tendency, l96_subgrid_tendency, &
+                         l96_two_scale_rk4_step
   implicit none
 
   character(len=1024) :: model_path = 'online.pt', trainer_config = 'trainer.json', &
                          init_file = 'xy0.bin', out_file = 'xs.bin'
   character(len=256) :: trainer = 'climlearn.testbeds.lorenz96.online'
+  character(len=16) :: reference = 'truth'
   integer :: nk = 8, nj = 32, substeps = 5, nsteps = 0, train_every = 10, every = 1
-  real(real64) :: forcing = 20, h = 1, b = 10, c = 10, dt = 0.005_real64
+  real(real64) :: forcing = 20, h = 1, b = 10, c = 10, dt = 0.005_real64, nudging_tau = 0
   namelist /l96_online/ model_path, trainer_config, trainer, nk, nj, forcing, h, b, c, dt, &
-    substeps, nsteps, train_every, every, init_file, out_file
+    substeps, nsteps, train_every, every, init_file, out_file, reference, nudging_tau
 
   type(cl_model) :: model
-  real(real64), allocatable :: x(:), x_old(:), y(:), u(:,:), xin(:), dxdt(:), dydt(:)
+  real(real64), allocatable :: x(:), x_old(:), y(:), u(:,:), xin(:), dxdt(:), dydt(:), &
+                               xt(:), yt(:)
   real(real64), allocatable, target :: xb(:,:), ub(:,:)
   real(real32), allocatable :: s32(:,:), u32(:,:)
   integer(int32), allocatable, target :: config_codes(:)
@@ -50,6 +59,7 @@ program l96_online_main
   character(len=2048) :: msg
   integer :: stat, unit, out_unit, step, ib, reloads, calls, bad_step, i
   integer(int64) :: t0, t1, p0, p1, rate, py_ticks
+  logical :: use_truth, run_truth
 
   if (command_argument_count() /= 1) then
     write (error_unit, '(a)') 'usage: l96_online NAMELIST_FILE'
@@ -61,7 +71,11 @@ program l96_online_main
   if (stat /= 0) call fail('cannot read namelist &l96_online from ' // trim(nml_path))
   close (unit)
   if (nsteps < 0 .or. every < 1 .or. train_every < 1 .or. substeps < 1 .or. nk < 4 .or. &
-      nj < 1 .or. dt <= 0) call fail('invalid sizes or steps in the namelist')
+      nj < 1 .or. dt <= 0 .or. nudging_tau < 0) call fail('invalid sizes or steps in the namelist')
+  if (reference /= 'truth' .and. reference /= 'coupled') &
+    call fail("reference must be 'truth' or 'coupled', given '" // trim(reference) // "'")
+  use_truth = reference == 'truth'
+  run_truth = use_truth .or. nudging_tau > 0
 
   allocate (x(nk), x_old(nk), xin(nk), y(nj * nk), u(nk, 1), dxdt(nk), dydt(nj * nk))
   allocate (xb(nk, train_every), ub(nk, train_every), s32(1, nk), u32(1, nk))
@@ -71,6 +85,8 @@ program l96_online_main
   read (unit, iostat=stat) x, y
   if (stat /= 0) call fail('init_file too short: expected nk + nj*nk float64 values')
   close (unit)
+  xt = x
+  yt = y
 
   ! Python first (the trainer writes the initial network), then the network.
   call cl_py_init(stat=stat, errmsg=msg)
@@ -99,20 +115,35 @@ program l96_online_main
     if (stat /= CL_OK) call fail(msg)
     u(:, 1) = real(u32(1, :), real64)
 
-    ! the reference for this state: the fast variables' sub-grid tendency
+    ! the training pair of this step
     ib = ib + 1
-    xb(:, ib) = x
-    call l96_subgrid_tendency(nk, nj, y, h, b, c, ub(:, ib))
+    if (use_truth) then
+      xb(:, ib) = xt
+      call l96_subgrid_tendency(nk, nj, yt, h, b, c, ub(:, ib))
+    else
+      xb(:, ib) = x
+      call l96_subgrid_tendency(nk, nj, y, h, b, c, ub(:, ib))
+    end if
 
-    ! advance the coarse model with the network, then Y driven by the coarse X
+    ! advance the coarse model with the network (then Y driven by the coarse X), and the
+    ! truth
     x_old = x
     call l96_coarse_rk4_step(nk, 1, x, forcing, u, dt)
-    do i = 1, substeps
-      xin = x_old + (x - x_old) * ((i - 0.5_real64) / substeps)
-      call fast_rk4_step(xin, dt / substeps)
-    end do
+    if (.not. use_truth) then
+      do i = 1, substeps
+        xin = x_old + (x - x_old) * ((i - 0.5_real64) / substeps)
+        call fast_rk4_step(xin, dt / substeps)
+      end do
+    end if
+    if (run_truth) then
+      do i = 1, substeps
+        call l96_two_scale_rk4_step(nk, nj, xt, yt, forcing, h, b, c, dt / substeps)
+      end do
+      if (nudging_tau > 0) x = x + (dt / nudging_tau) * (xt - x)
+    end if
     if (bad_step == 0) then
-      if (.not. (all(ieee_is_finite(x)) .and. all(ieee_is_finite(y)))) bad_step = step
+      if (.not. (all(ieee_is_finite(x)) .and. all(ieee_is_finite(y)) .and. &
+                 all(ieee_is_finite(xt)))) bad_step = step
     end if
     if (mod(step, every) == 0) write (out_unit) x
 

@@ -37,7 +37,7 @@ import shlex
 import subprocess
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +284,13 @@ def finish() -> None:
 
 _PROGRAM = "06_l96_online"
 
+REFERENCES = {
+    "truth": "the two-scale model run alongside in Fortran: pairs (X, U) of the truth",
+    "coupled": "the fast variables Y driven by the coarse model's own X: pairs (X, U_ref) "
+               "on the coupled model's states",
+}
+"""Where the online reference tendency comes from (namelist ``reference``)."""
+
 
 @dataclass(frozen=True)
 class OnlineSettings:
@@ -303,6 +310,8 @@ class OnlineSettings:
     steps_per_call: int = 4
     export_every: int = 100
     offline_epochs: int = 30
+    reference: str = "truth"
+    nudging_tau: float = 0.0
 
     @classmethod
     def quick(cls) -> OnlineSettings:
@@ -350,6 +359,10 @@ def run_online(workdir: str | Path, x0: np.ndarray, y0: np.ndarray, *, nsteps: i
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     s = settings
+    if s.reference not in REFERENCES:
+        raise ValueError(f"unknown reference {s.reference!r}; valid: {list(REFERENCES)}")
+    if s.nudging_tau < 0:
+        raise ValueError(f"nudging_tau must be >= 0, given {s.nudging_tau}")
     exe = build_program(workdir)
     n_calls = max(1, nsteps // s.train_every)
     trainer = {"model_path": str(workdir / "mlp_online.pt"),
@@ -365,6 +378,7 @@ def run_online(workdir: str | Path, x0: np.ndarray, y0: np.ndarray, *, nsteps: i
            f"  nk = {params.K}, nj = {params.J}, forcing = {params.F!r}, h = {params.h!r},\n"
            f"  b = {params.b!r}, c = {params.c!r}, dt = {s.dt!r}, substeps = {s.substeps},\n"
            f"  nsteps = {nsteps}, train_every = {s.train_every}, every = 1,\n"
+           f"  reference = '{s.reference}', nudging_tau = {s.nudging_tau!r},\n"
            f"  init_file = '{workdir / 'xy0.bin'}', out_file = '{workdir / 'xs.bin'}'\n/\n")
     (workdir / "run.nml").write_text(nml)
     env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
@@ -489,9 +503,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference", choices=sorted(REFERENCES), default="truth",
+                        help="where the reference tendency comes from: " + "; ".join(
+                            f"{k}: {v}" for k, v in REFERENCES.items()))
+    parser.add_argument("--nudging-tau", type=float, default=0.0,
+                        help="relax the coarse X towards the truth run's X over this many "
+                             "MTU (0: free coarse model)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    doc = run_experiment(args.out, quick=args.quick, seed=args.seed)
+    base = OnlineSettings.quick() if args.quick else OnlineSettings()
+    settings = replace(base, reference=args.reference, nudging_tau=args.nudging_tau)
+    doc = run_experiment(args.out, quick=args.quick, seed=args.seed, settings=settings)
     print(f"{'model':8s} {'KL(X)':>10s} {'Hellinger':>10s} {'R2 U':>8s} {'stable MTU':>11s}")
     for name in ("offline", "online"):
         r = doc[name]
