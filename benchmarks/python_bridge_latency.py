@@ -33,7 +33,7 @@ from climlearn.export import to_torchscript
 from climlearn.models import MLP
 
 HERE = Path(__file__).resolve().parent
-CALLS = {1: 5000, 64: 3000, 4096: 200}
+CALLS = {1: 2000, 64: 1000, 4096: 50}
 REPEATS = 5
 ROUNDS = 3
 WAYS = ("py_identity", "py_mlp", "torchscript", "native")
