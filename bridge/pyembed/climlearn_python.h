@@ -63,7 +63,9 @@ typedef struct cl_py_array {
  * Start the interpreter now (not lazily) with the environment climlearn is installed in:
  * the standard library of the Python that built the package, and the site-packages
  * folder holding climlearn (a virtualenv's included) on sys.path, whatever PATH,
- * PYTHONHOME or VIRTUAL_ENV say. PYTHONPATH, when set, is still honoured.
+ * PYTHONHOME or VIRTUAL_ENV say. PYTHONPATH, when set, is still honoured; the
+ * environment variable CLIMLEARN_PYTHON_HOME replaces the built-in home (for a relocated
+ * Python). The host's signal handlers are left alone and Python's output is unbuffered.
  * extra_path: NULL or folders separated by ':' put first on sys.path.
  * Calling it again after success does nothing and returns CL_OK.
  */
