@@ -19,6 +19,8 @@ def test_trainer_config_rejects_unknown_keys_and_bad_values(tmp_path):
         TrainerConfig.from_dict({})
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         TrainerConfig.from_dict({"model_path": "m.pt", "batch_size": 0})
+    with pytest.raises(ValueError, match="ema must be in \\[0, 1\\)"):
+        TrainerConfig.from_dict({"model_path": "m.pt", "ema": 1.0})
     with pytest.raises(ValueError, match="unknown reference 'nudged'.*truth"):
         online.run_online(tmp_path, np.zeros(8), np.zeros(256), nsteps=1, params=None,
                           settings=OnlineSettings(reference="nudged"))
@@ -35,10 +37,11 @@ def test_trainer_ring_buffer_keeps_the_newest_pairs(tmp_path):
         t.add(np.array([np.nan]), np.array([1.0]))
 
 
-def test_trainer_starts_at_zero_and_learns_a_known_map(tmp_path):
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_trainer_starts_at_zero_and_learns_a_known_map(tmp_path, ema):
     path = tmp_path / "m.pt"
     t = OnlineTrainer(TrainerConfig(model_path=str(path), lr=1e-2, lr_final=1e-3, n_calls=60,
-                                    export_every=30))
+                                    export_every=30, ema=ema))
     t.export()
     module = torch.jit.load(str(path))
     with torch.no_grad():

@@ -29,6 +29,7 @@ Command: ``python -m climlearn.testbeds.lorenz96.online --out DIR [--quick]``.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import math
@@ -83,6 +84,10 @@ class TrainerConfig:
         Re-export (and ask for a reload) every this many calls.
     n_calls
         Expected number of calls (for the learning-rate schedule).
+    ema
+        Decay of an exponential moving average of the weights, per optimiser step (0: off).
+        With it, the exported network is the average (Polyak averaging): it smooths out
+        the minibatch noise of the last steps.
     """
 
     model_path: str
@@ -98,6 +103,7 @@ class TrainerConfig:
     buffer_size: int = 100_000
     export_every: int = 20
     n_calls: int = 1000
+    ema: float = 0.0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainerConfig:
@@ -117,6 +123,8 @@ class TrainerConfig:
                 raise ValueError(f"{name} must be >= 1, given {getattr(cfg, name)}")
         if not (cfg.lr > 0 and cfg.lr_final > 0):
             raise ValueError(f"lr and lr_final must be > 0, given {cfg.lr}, {cfg.lr_final}")
+        if not 0 <= cfg.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), given {cfg.ema}")
         return cfg
 
 
@@ -140,6 +148,7 @@ class OnlineTrainer:
             last.weight.zero_()
             last.bias.zero_()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
+        self.averaged = copy.deepcopy(self.net) if config.ema > 0 else None
         self.stats: tuple[float, float, float, float] | None = None
         self.buf_x = np.empty(config.buffer_size)
         self.buf_u = np.empty(config.buffer_size)
@@ -197,6 +206,11 @@ class OnlineTrainer:
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
+            if self.averaged is not None:
+                with torch.no_grad():
+                    for pa, p in zip(self.averaged.parameters(), self.net.parameters(),
+                                     strict=True):
+                        pa.mul_(self.cfg.ema).add_(p, alpha=1 - self.cfg.ema)
             total += float(loss.detach())
         self.net.eval()
         self.history["loss"].append(total / self.cfg.steps_per_call)
@@ -220,7 +234,8 @@ class OnlineTrainer:
         """Write the network, with its normalisation, to ``model_path`` (atomically)."""
         xm, xs, um, us = self.stats if self.stats is not None else (0.0, 1.0, 0.0, 1.0)
         path = to_torchscript(
-            self.net, Path(self.cfg.model_path),
+            self.averaged if self.averaged is not None else self.net,
+            Path(self.cfg.model_path),
             example_inputs=torch.linspace(-10, 15, 16, dtype=self.dtype)[:, None],
             input_names=["X"], output_names=["U"], units={"X": "1", "U": "1"},
             normalisation={"X": (np.full(1, xm), np.full(1, xs)),
