@@ -320,10 +320,11 @@ class OnlineSettings:
     substeps: int = 5
     hidden: tuple[int, ...] = (32, 32)
     lr: float = 3e-3
-    lr_final: float = 3e-4
+    lr_final: float = 1e-5
     batch_size: int = 256
     steps_per_call: int = 4
     export_every: int = 100
+    ema: float = 0.999
     offline_epochs: int = 30
     reference: str = "truth"
     nudging_tau: float = 0.0
@@ -384,7 +385,7 @@ def run_online(workdir: str | Path, x0: np.ndarray, y0: np.ndarray, *, nsteps: i
                "history_path": str(workdir / "online_history.json"), "seed": int(seed),
                "hidden": list(s.hidden), "lr": s.lr, "lr_final": s.lr_final,
                "batch_size": s.batch_size, "steps_per_call": s.steps_per_call,
-               "export_every": s.export_every, "n_calls": n_calls}
+               "export_every": s.export_every, "n_calls": n_calls, "ema": s.ema}
     (workdir / "trainer.json").write_text(json.dumps(trainer, indent=1))
     np.concatenate([np.asarray(x0, np.float64).ravel(),
                     np.asarray(y0, np.float64).ravel()]).tofile(workdir / "xy0.bin")
