@@ -13,12 +13,16 @@ embedded interpreter (``climlearn_python``):
   the Fortran side to reload the file;
 - :func:`finish` ``()``: final export, and the training history as JSON.
 
-The reference tendency (a twin experiment; the choice and the alternatives are
-discussed in fortran/examples/06_l96_online/README.md): the two-scale
-model's fast variables Y are integrated in Fortran alongside the coarse model, driven by
-the coarse model's own X, and ``U_ref = (h c / b) sum_j Y_{j,k}``. The pairs therefore
-sample the states the coupled model visits (the point of online learning, Rasp 2020),
-with the exact two-scale physics as the reference.
+The reference tendency (a twin experiment; see fortran/examples/06_l96_online/README.md
+for the choice and the measured comparison), namelist ``reference``:
+
+- ``"truth"`` (default): the two-scale model runs alongside in Fortran; the pairs are its
+  own (X, U) - the true U, available every step;
+- ``"coupled"``: the two-scale model's fast variables Y are integrated alongside, driven by
+  the coarse model's own X, and ``U_ref = (h c / b) sum_j Y_{j,k}``: the pairs sample the
+  states the coupled model visits (Rasp 2020), with the exact fast physics as reference.
+
+Optionally (``nudging_tau > 0``) the coarse X is relaxed towards the truth run's X.
 
 :func:`run_experiment` runs the whole comparison: the online run, an offline-trained
 ``mlp_local`` with the same network on a truth run of the same length, and the climate
