@@ -20,7 +20,7 @@
 !>   &l96_online
 !>     model_path = 'online.pt'                 ! written by the trainer, read here
 !>     trainer_config = 'trainer.json'          ! the trainer's settings (JSON)
-!>     trainer = 'climlearn.testbeds.lorenz96.online'   ! module with start/train/finish
+!>     trainer = 'climlearn.testbeds.lorenz96.online_trainer'   ! start/train/finish
 !>     nk = 8, nj = 32, forcing = 20.0, h = 1.0, b = 10.0, c = 10.0
 !>     dt = 0.005, substeps = 5, nsteps = 20000, train_every = 10, every = 1
 !>     reference = 'truth', nudging_tau = 0.0   ! 'truth' or 'coupled'; 0: no nudging
@@ -41,7 +41,7 @@ program l96_online_main
 
   character(len=1024) :: model_path = 'online.pt', trainer_config = 'trainer.json', &
                          init_file = 'xy0.bin', out_file = 'xs.bin'
-  character(len=256) :: trainer = 'climlearn.testbeds.lorenz96.online'
+  character(len=256) :: trainer = 'climlearn.testbeds.lorenz96.online_trainer'
   character(len=16) :: reference = 'truth'
   integer :: nk = 8, nj = 32, substeps = 5, nsteps = 0, train_every = 10, every = 1
   real(real64) :: forcing = 20, h = 1, b = 10, c = 10, dt = 0.005_real64, nudging_tau = 0
