@@ -69,7 +69,8 @@ class TrainerConfig:
     n_calls
         Expected number of calls (for the learning-rate schedule).
     ema
-        Decay of an exponential moving average of the weights, per optimiser step (0: off).
+        Decay of an exponential moving average of the weights, per optimiser step (0: off;
+        during the first steps the decay is ``(1 + n) / (10 + n)`` when that is smaller).
         With it, the exported network is the average (Polyak averaging): it smooths out
         the minibatch noise of the last steps.
     """
@@ -133,6 +134,7 @@ class OnlineTrainer:
             last.bias.zero_()
         self.opt = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.averaged = copy.deepcopy(self.net) if config.ema > 0 else None
+        self.updates = 0
         self.stats: tuple[float, float, float, float] | None = None
         self.buf_x = np.empty(config.buffer_size)
         self.buf_u = np.empty(config.buffer_size)
@@ -191,10 +193,14 @@ class OnlineTrainer:
             loss.backward()
             self.opt.step()
             if self.averaged is not None:
+                # warm start: the decay grows towards ema over the first steps, so a short
+                # run does not export an average dominated by the initial weights
+                self.updates += 1
+                decay = min(self.cfg.ema, (1 + self.updates) / (10 + self.updates))
                 with torch.no_grad():
                     for pa, p in zip(self.averaged.parameters(), self.net.parameters(),
                                      strict=True):
-                        pa.mul_(self.cfg.ema).add_(p, alpha=1 - self.cfg.ema)
+                        pa.mul_(decay).add_(p, alpha=1 - decay)
             total += float(loss.detach())
         self.net.eval()
         self.history["loss"].append(total / self.cfg.steps_per_call)
