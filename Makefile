@@ -39,6 +39,7 @@ test: install
 
 bench: install
 	$(VPY) benchmarks/bridge_latency.py
+	$(VPY) benchmarks/python_bridge_latency.py
 
 lint: venv
 	$(VENV)/bin/ruff check python tests benchmarks

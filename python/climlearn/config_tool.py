@@ -4,6 +4,7 @@ Example::
 
     gfortran prog.f90 $(climlearn-config --fflags --libs) -o prog
     gcc prog.c $(climlearn-config --cflags --clibs) -o prog
+    gfortran prog.f90 $(climlearn-config --fflags --python-libs) -o prog   # calls Python
 
 The resulting programs find libclimlearn and libtorch through RPATHs: no
 LD_LIBRARY_PATH is needed. This tool does not import torch, so it is fast.
@@ -22,6 +23,8 @@ _ORDER = [
     ("libs", "link flags for a Fortran program (Fortran module library and C API)"),
     ("cflags", "compile flags for C/C++ (include path of climlearn.h)"),
     ("clibs", "link flags for a C/C++ program (C API only)"),
+    ("python-libs", "link flags for a Fortran or C program that calls Python (module "
+                    "climlearn_python, climlearn_python.h; links libpython)"),
     ("fortran-source", "the Fortran binding sources, in compilation order (other compilers)"),
     ("fortran-compiler", "the compiler the installed .mod files were built with"),
     ("pkgconfigdir", "folder of climlearn.pc and climlearn-fortran.pc"),
@@ -45,6 +48,8 @@ def _value(key: str) -> str:
         return f"-I{_q(paths.include_dir())}"
     if key == "clibs":
         return f"{rpath} -lclimlearn"
+    if key == "python-libs":
+        return f"{rpath} -lclimlearn_python"
     if key == "fortran-source":
         return " ".join(_q(p) for p in paths.fortran_sources())
     if key == "fortran-compiler":
