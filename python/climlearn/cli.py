@@ -37,6 +37,17 @@ def _l96_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _column_pipeline(args: argparse.Namespace) -> int:
+    from .testbeds.column.pipeline import run_pipeline
+
+    try:
+        run_pipeline(args.out, quick=args.quick, config_path=args.config, seed=args.seed)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"climlearn column pipeline: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``climlearn`` console script."""
     parser = argparse.ArgumentParser(prog="climlearn", description=__doc__)
@@ -61,6 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="YAML config (default: the built-in full/quick one)")
     p.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p.set_defaults(func=_l96_pipeline)
+
+    p = sub.add_parser("column", help="LMDZ-style column host: convection emulator")
+    col = p.add_subparsers(dest="column_command", required=True)
+    p = col.add_parser("pipeline", help="generate, train, export, run online, evaluate")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quick", action="store_true", help="small run for tests (~1-2 min)")
+    p.add_argument("--config", help="YAML config (default: the built-in full/quick one)")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p.set_defaults(func=_column_pipeline)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
