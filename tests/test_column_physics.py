@@ -284,37 +284,3 @@ def test_training_data_netcdf(tmp_path):
     np.testing.assert_array_equal(d_t, back["tnta_conv"].values[-1])
     np.testing.assert_array_equal(d_q, back["tnhus_conv"].values[-1])
     assert not list(tmp_path.glob(".*.tmp"))
-
-
-def test_fortran_driver_matches_python(tmp_path):
-    """run_column.f90 (installed source) reproduces the Python-driven physics steps."""
-    import importlib.resources
-    import shutil
-    import subprocess
-
-    src = importlib.resources.files("climlearn") / "fortran" / "hosts" / "atmosphere"
-    gfortran = shutil.which("gfortran")
-    if gfortran is None:
-        pytest.skip("gfortran not found")
-    exe = tmp_path / "run_column"
-    cmd = [gfortran, "-O2", str(src / "column_physics.f90"), str(src / "run_column.f90"),
-           "-J", str(tmp_path), "-o", str(exe)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    nml = tmp_path / "c.nml"
-    nml.write_text("&column_host klon=3, klev=20, nsteps=96, every=96, "
-                   f"out_file='{tmp_path / 'o.txt'}' /\n")
-    proc = subprocess.run([str(exe), str(nml)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    out = np.loadtxt(tmp_path / "o.txt")
-    grid = ph.ColumnGrid(klon=3, klev=20)
-    t, q = ph.initial_state(grid)
-    for _ in range(96):
-        st = ph.physics_step(t, q, grid, 1800.0)
-        t, q = st["t"], st["q"]
-    np.testing.assert_allclose(out[:, 2:22], t, rtol=1e-13)
-    np.testing.assert_allclose(out[:, 22:42], q, rtol=1e-12, atol=1e-18)
-    bad = tmp_path / "bad.nml"
-    bad.write_text("&column_host scheme='ml' /\n")
-    proc = subprocess.run([str(exe), str(bad)], capture_output=True, text=True)
-    assert proc.returncode != 0 and "unknown scheme 'ml'" in proc.stderr
