@@ -6,7 +6,8 @@ package)::
     seed: 0
     grid: {klon: 32, klev: 20, lat_min: 0.0, lat_max: 60.0}
     dtime: 1800.0                                   # physics step, s
-    data: {length_days: 1095, every: 3}             # reference run sampled for training
+    data: {length_days: 1095, every: 3,             # reference run sampled for training
+           augment_copies: 2, t_sigma: 1.0, q_sigma: 0.1}   # perturbed copies (augment)
     online: {days: 1095, mean_start_days: 180, ranks: 1}
     emulator: {name: mlp, options: {...}, epochs: 25, batch_size: 512, lr: 2.0e-3,
                test_fraction: 0.2, max_samples: 300000}
@@ -33,7 +34,8 @@ _SCHEMA: dict[str, Any] = {
     "seed": int,
     "grid": {"klon": int, "klev": int, "lat_min": float, "lat_max": float},
     "dtime": float,
-    "data": {"length_days": float, "every": int},
+    "data": {"length_days": float, "every": int, "augment_copies": int, "t_sigma": float,
+             "q_sigma": float},
     "online": {"days": float, "mean_start_days": float, "ranks": int},
     "emulator": {"name": str, "options": dict, "epochs": int, "batch_size": int,
                  "lr": float, "test_fraction": float, "max_samples": int},

@@ -66,8 +66,11 @@ def _stats(x: np.ndarray, klev: int, per_level: bool) -> tuple[np.ndarray, np.nd
 
 
 def train_emulator(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, extra: xr.Dataset | None = None) -> dict[str, Any]:
     """Train ``emulator`` (the ``emulator`` section of the config) and export it to ``out``.
+
+    ``extra`` (e.g. :func:`.data.augment` samples) joins the training part only; the
+    offline scores use the held-out end of ``ds``.
 
     Returns
     -------
@@ -81,13 +84,13 @@ def train_emulator(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathL
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small batches: one thread is fastest (and deterministic)
     try:
-        return _train(ds, emulator, out, seed)
+        return _train(ds, emulator, out, seed, extra)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
-           seed: int) -> dict[str, Any]:
+           seed: int, extra: xr.Dataset | None) -> dict[str, Any]:
     torch.manual_seed(seed)
     klev = ds.sizes["lev"]
     x, y = columns_xy(ds)
@@ -99,6 +102,9 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
     ncol = ds.sizes["lat"]
     split = (ntime - ntest_t) * ncol
     x_tr, y_tr, x_te, y_te = x[:split], y[:split], x[split:], y[split:]
+    if extra is not None:
+        xa, ya = columns_xy(extra)
+        x_tr, y_tr = np.concatenate([x_tr, xa]), np.concatenate([y_tr, ya])
     rng = np.random.default_rng(seed)
     if len(x_tr) > emulator["max_samples"]:
         keep = rng.choice(len(x_tr), emulator["max_samples"], replace=False)
