@@ -67,6 +67,9 @@ def _figures(out: Path, ref: dict[str, Any], ml: dict[str, Any], grid: ColumnGri
     import matplotlib.pyplot as plt
 
     sig = grid.sigma
+    unstable = ml["nonfinite_step"] > 0
+    if unstable:  # the means cover a different period: show the reference only
+        ml = {k: (v * np.nan if isinstance(v, np.ndarray) else v) for k, v in ml.items()}
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.5), sharey=True)
     for j, (name, scale, unit) in enumerate((("tmean", 1.0, "K"),
                                              ("qmean", 1e3, "g kg-1"),
@@ -79,7 +82,8 @@ def _figures(out: Path, ref: dict[str, Any], ml: dict[str, Any], grid: ColumnGri
     axes[0].invert_yaxis()
     axes[0].set_ylabel("sigma")
     axes[0].legend()
-    fig.suptitle("time- and column-mean profiles")
+    fig.suptitle("time- and column-mean profiles"
+                 + (" (emulated run blew up: not shown)" if unstable else ""))
     fig.tight_layout()
     fig.savefig(out / "profiles.png", dpi=100)
     plt.close(fig)
