@@ -51,6 +51,17 @@ def _ocean_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _column_pipeline(args: argparse.Namespace) -> int:
+    from .testbeds.column.pipeline import run_pipeline
+
+    try:
+        run_pipeline(args.out, quick=args.quick, config_path=args.config, seed=args.seed)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"climlearn column pipeline: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from .training import fit, load_train_config
 
@@ -117,6 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, help="override the seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
+
+    p = sub.add_parser("column", help="LMDZ-style column host: convection emulator")
+    col = p.add_subparsers(dest="column_command", required=True)
+    p = col.add_parser("pipeline", help="generate, train, export, run online, evaluate")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--quick", action="store_true", help="small run for tests (~1-2 min)")
+    p.add_argument("--config", help="YAML config (default: the built-in full/quick one)")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    p.set_defaults(func=_column_pipeline)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -172,18 +172,22 @@ contains
     end do
   end subroutine cp_dry_adjustment
 
-  !> Simplified Betts-Miller convection (Frierson 2007), deep convection only.
+  !> Simplified Betts-Miller convection (Frierson 2007), deep and shallow.
   !>
   !> A parcel from the lowest level is lifted dry-adiabatically to saturation, then along
   !> the moist adiabat of constant theta_e = T (p0/p)^kappa exp(L qs / (cp T)). The
-  !> reference profile is T_ref = parcel T, q_ref = rhbm qsat(T_ref) over the levels from
-  !> the surface to the highest buoyant level (p > 100 hPa). Where the relaxation would
-  !> dry the column (P_q > 0; otherwise the depth is reduced until it does, Frierson's
-  !> shallow-convection option) and CAPE > 0, T_ref is shifted by a uniform dT so that the
-  !> column-integrated cp dT + L dq is zero (enthalpy conservation), and T, q relax toward
-  !> the references with the factor r = 1 - exp(-dtime/tau) (so q stays >= 0).
-  !> Tendencies d_t (K s-1), d_q (kg kg-1 s-1) are per second over dtime; precip is the
-  !> surface precipitation rate (kg m-2 s-1). Inputs are not modified.
+  !> reference profile is T_ref = parcel T, q_ref = rhbm qsat(T_ref) from the surface to
+  !> the highest buoyant level ktop (p > 100 hPa). Convection fires where ktop >= 2 and
+  !> CAPE > 0. With P_q = sum (q - q_ref) dp and P_T = sum cp/L (T_ref - T) dp:
+  !> - deep (P_q > 0 and P_T > 0): T_ref is shifted by a uniform dT so that the column
+  !>   integral of cp dT + L dq is zero (enthalpy conservation); it rains -sum(dq dp)/g;
+  !> - shallow (otherwise): no precipitation. q_ref is rescaled by sum(q dp)/sum(q_ref dp)
+  !>   (column water conserved, q_ref >= 0: a variant of Frierson's "qref" shallow scheme
+  !>   that moistens the free troposphere from the boundary layer) and T_ref is shifted so
+  !>   that sum(dT dp) = 0.
+  !> T and q relax toward the references with the factor r = 1 - exp(-dtime/tau) (so q
+  !> stays >= 0). Tendencies d_t (K s-1), d_q (kg kg-1 s-1) are per second over dtime;
+  !> precip is the surface precipitation rate (kg m-2 s-1). Inputs are not modified.
   subroutine convection_reference(klon, klev, paprs, pplay, t, q, dtime, d_t, d_q, precip)
     integer(c_int), intent(in) :: klon, klev
     real(c_double), intent(in) :: paprs(klon, klev + 1)  !< half-level pressure, Pa
@@ -195,9 +199,8 @@ contains
     real(c_double), intent(out) :: d_q(klon, klev)       !< humidity tendency, kg kg-1 s-1
     real(c_double), intent(out) :: precip(klon)          !< precipitation, kg m-2 s-1
     real(dp) :: tref(klev), qref(klev), dpl(klev), pl(klev), tc(klev), qc(klev)
-    real(dp) :: thetae, tp, f, df, cape, sum_t, sum_q, dtshift, r, pq
-    integer :: i, k, ktop, it
-    logical :: saturated
+    real(dp) :: r, pq, pt, dtshift, mass
+    integer :: i, ktop
     d_t = 0.0_dp
     d_q = 0.0_dp
     precip = 0.0_dp
@@ -207,62 +210,81 @@ contains
       dpl = paprs(i, 1:klev) - paprs(i, 2:klev + 1)
       tc = t(i, :)
       qc = max(q(i, :), 0.0_dp)
-      ! Parcel ascent.
-      tref(1) = tc(1)
-      saturated = qc(1) >= cp_qsat(tc(1), pl(1))
-      thetae = 0.0_dp
-      if (saturated) thetae = tc(1) * (cl_p0 / pl(1))**cl_kappa &
-                              * exp(cl_lv * cp_qsat(tc(1), pl(1)) / (cl_cp * tc(1)))
-      do k = 2, klev
-        if (.not. saturated) then
-          tp = tc(1) * (pl(k) / pl(1))**cl_kappa
-          if (qc(1) >= cp_qsat(tp, pl(k))) then
-            saturated = .true.
-            thetae = tp * (cl_p0 / pl(k))**cl_kappa * exp(cl_lv * qc(1) / (cl_cp * tp))
-          end if
-        end if
-        if (saturated) then
-          tp = tref(k - 1) * (pl(k) / pl(k - 1))**cl_kappa
-          do it = 1, 30
-            f = log(tp) + cl_kappa * log(cl_p0 / pl(k)) + cl_lv * cp_qsat(tp, pl(k)) &
-                / (cl_cp * tp) - log(thetae)
-            df = 1.0_dp / tp + cl_lv / cl_cp * (dqsat_dt(tp, pl(k)) / tp &
-                 - cp_qsat(tp, pl(k)) / (tp * tp))
-            tp = tp - f / df
-            if (abs(f / df) < 1.0e-10_dp) exit
-          end do
-        end if
-        tref(k) = tp
-      end do
-      ! Highest buoyant level below p_conv_top, and CAPE (J kg-1) up to it.
-      ktop = 0
-      do k = 2, klev
-        if (pl(k) > p_conv_top .and. tref(k) > tc(k)) ktop = k
-      end do
+      call parcel_profile(klev, pl, tc(1), qc(1), tref)
+      ktop = cloud_top(klev, pl, dpl, tc, tref)
       if (ktop < 2) cycle
-      cape = 0.0_dp
-      do k = 1, ktop
-        cape = cape + cl_rd * (tref(k) - tc(k)) * dpl(k) / pl(k)
-      end do
-      if (cape <= 0.0_dp) cycle
       qref(1:ktop) = bm_rhbm * cp_qsat(tref(1:ktop), pl(1:ktop))
-      ! Where the relaxation would moisten the column (P_q <= 0), convection is made
-      ! shallower (Frierson 2007's depth-reduction option) until it dries the column.
+      mass = sum(dpl(1:ktop))
       pq = sum((qc(1:ktop) - qref(1:ktop)) * dpl(1:ktop))
-      do while (pq <= 0.0_dp .and. ktop > 2)
-        ktop = ktop - 1
-        pq = sum((qc(1:ktop) - qref(1:ktop)) * dpl(1:ktop))
-      end do
-      if (pq <= 0.0_dp) cycle
-      ! Enthalpy correction: sum cp (tref + dT - T) dp + L sum (qref - q) dp = 0.
-      sum_t = sum((tref(1:ktop) - tc(1:ktop)) * dpl(1:ktop))
-      sum_q = sum((qref(1:ktop) - qc(1:ktop)) * dpl(1:ktop))
-      dtshift = -(cl_cp * sum_t + cl_lv * sum_q) / (cl_cp * sum(dpl(1:ktop)))
+      pt = cl_cp / cl_lv * sum((tref(1:ktop) - tc(1:ktop)) * dpl(1:ktop))
+      if (pq > 0.0_dp .and. pt > 0.0_dp) then
+        ! Deep: sum cp (tref + dT - T) dp + L sum (qref - q) dp = 0.
+        dtshift = (cl_lv * pq - cl_cp * sum((tref(1:ktop) - tc(1:ktop)) * dpl(1:ktop))) &
+                  / (cl_cp * mass)
+      else
+        ! Shallow: column water and column enthalpy of T unchanged, no precipitation.
+        qref(1:ktop) = qref(1:ktop) * (sum(qc(1:ktop) * dpl(1:ktop)) &
+                                       / sum(qref(1:ktop) * dpl(1:ktop)))
+        dtshift = -sum((tref(1:ktop) - tc(1:ktop)) * dpl(1:ktop)) / mass
+      end if
       d_t(i, 1:ktop) = r * (tref(1:ktop) + dtshift - tc(1:ktop)) / dtime
       d_q(i, 1:ktop) = r * (qref(1:ktop) - qc(1:ktop)) / dtime
-      precip(i) = -sum(d_q(i, 1:ktop) * dpl(1:ktop)) / cl_grav
+      if (pq > 0.0_dp .and. pt > 0.0_dp) &
+        precip(i) = -sum(d_q(i, 1:ktop) * dpl(1:ktop)) / cl_grav
     end do
   end subroutine convection_reference
+
+  !> Temperature of a parcel lifted from level 1 with (t1, q1): dry adiabat to saturation,
+  !> then the moist adiabat of constant theta_e (Newton iterations on each level).
+  pure subroutine parcel_profile(klev, pl, t1, q1, tref)
+    integer, intent(in) :: klev
+    real(dp), intent(in) :: pl(klev), t1, q1
+    real(dp), intent(out) :: tref(klev)
+    real(dp) :: thetae, tp, f, df
+    integer :: k, it
+    logical :: saturated
+    tref(1) = t1
+    saturated = q1 >= cp_qsat(t1, pl(1))
+    thetae = 0.0_dp
+    if (saturated) thetae = t1 * (cl_p0 / pl(1))**cl_kappa &
+                            * exp(cl_lv * cp_qsat(t1, pl(1)) / (cl_cp * t1))
+    do k = 2, klev
+      tp = t1 * (pl(k) / pl(1))**cl_kappa
+      if (.not. saturated) then
+        if (q1 >= cp_qsat(tp, pl(k))) then
+          saturated = .true.
+          thetae = tp * (cl_p0 / pl(k))**cl_kappa * exp(cl_lv * q1 / (cl_cp * tp))
+        end if
+      end if
+      if (saturated) then
+        tp = tref(k - 1) * (pl(k) / pl(k - 1))**cl_kappa
+        do it = 1, 30
+          f = log(tp) + cl_kappa * log(cl_p0 / pl(k)) + cl_lv * cp_qsat(tp, pl(k)) &
+              / (cl_cp * tp) - log(thetae)
+          df = 1.0_dp / tp + cl_lv / cl_cp * (dqsat_dt(tp, pl(k)) / tp &
+               - cp_qsat(tp, pl(k)) / (tp * tp))
+          tp = tp - f / df
+          if (abs(f / df) < 1.0e-10_dp) exit
+        end do
+      end if
+      tref(k) = tp
+    end do
+  end subroutine parcel_profile
+
+  !> Highest level (p > p_conv_top) where the parcel is warmer than the environment, or 0
+  !> when there is none above level 1 or the CAPE up to it is not positive.
+  pure integer function cloud_top(klev, pl, dpl, tc, tref) result(ktop)
+    integer, intent(in) :: klev
+    real(dp), intent(in) :: pl(klev), dpl(klev), tc(klev), tref(klev)
+    integer :: k
+    ktop = 0
+    do k = 2, klev
+      if (pl(k) > p_conv_top .and. tref(k) > tc(k)) ktop = k
+    end do
+    if (ktop < 2) return
+    if (sum(cl_rd * (tref(1:ktop) - tc(1:ktop)) * dpl(1:ktop) / pl(1:ktop)) <= 0.0_dp) &
+      ktop = 0
+  end function cloud_top
 
   !> Large-scale condensation: supersaturation removed in one linearised step,
   !> dq = -(q - qs) / (1 + L/cp dqs/dT), dT = -L dq / cp (enthalpy conserved); adds the

@@ -31,7 +31,7 @@ import xarray as xr
 from ..lorenz96.data import write_netcdf
 from .physics import ColumnGrid, initial_state, run
 
-__all__ = ["generate_reference", "write_netcdf"]
+__all__ = ["augment", "generate_reference", "write_netcdf"]
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +140,46 @@ def generate_reference(grid: ColumnGrid | None = None, dtime: float = 1800.0,
         path = write_netcdf(ds, out)
         log.info("wrote %s", path)
     return ds
+
+
+def augment(ds: xr.Dataset, grid: ColumnGrid, copies: int = 1, t_sigma: float = 1.0,
+            q_sigma: float = 0.1, seed: int = 0) -> xr.Dataset:
+    """Off-attractor training samples: perturbed reference states and the reference
+    convection tendencies computed for them (Fortran ``convection_reference``).
+
+    In statistical equilibrium the reference run hovers at the convective threshold
+    (quasi-equilibrium), so its samples say little about how convection responds to
+    departures from it; an emulator trained on them alone drifts online. Each copy adds
+    to every sampled state a temperature perturbation N(0, t_sigma) K, smooth in the
+    vertical (a random combination of the first two sine modes plus a level-1 term), and a
+    relative humidity perturbation exp(N(0, q_sigma)), then recomputes the tendencies.
+
+    Returns a dataset with the variables ``ta``, ``hus``, ``tnta_conv``, ``tnhus_conv``
+    on dimensions (time, lat, lev), ``time`` renumbered.
+    """
+    from .physics import convection
+
+    if copies < 0:
+        raise ValueError(f"copies must be >= 0, given {copies}")
+    rng = np.random.default_rng(seed)
+    dtime = float(ds.attrs["dtime_s"])
+    klev = grid.klev
+    zeta = (np.arange(klev) + 0.5) / klev
+    modes = np.stack([np.sin(np.pi * zeta), np.sin(2 * np.pi * zeta),
+                      (np.arange(klev) == 0).astype(float)])
+    ta0 = ds["ta"].values
+    hus0 = ds["hus"].values
+    out = {k: [] for k in ("ta", "hus", "tnta_conv", "tnhus_conv")}
+    for _ in range(copies):
+        for n in range(ta0.shape[0]):
+            coef = rng.normal(0.0, t_sigma, (grid.klon, 3))
+            t = ta0[n] + coef @ modes
+            q = hus0[n] * np.exp(rng.normal(0.0, q_sigma, (grid.klon, 1))
+                                 + rng.normal(0.0, q_sigma / 2, (grid.klon, klev)))
+            dtdt, dqdt, _ = convection(t, q, grid, dtime)
+            for k, v in (("ta", t), ("hus", q), ("tnta_conv", dtdt), ("tnhus_conv", dqdt)):
+                out[k].append(v)
+    dims = ("time", "lat", "lev")
+    return xr.Dataset({k: (dims, np.array(v).reshape(-1, grid.klon, klev))
+                       for k, v in out.items()},
+                      coords={"lat": ds["lat"].values, "lev": ds["lev"].values})
