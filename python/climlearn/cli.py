@@ -138,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=None, help="override the config's seed")
     p.set_defaults(func=_column_pipeline)
 
+    from .casestudies import cli_modules
+
+    for mod in cli_modules():
+        mod.register(sub)
+
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
