@@ -146,6 +146,23 @@ def test_example_05_python_model(tmp_path):
     assert fields["EXPECTED_ERROR"].startswith("8 kmeans_classifier:classify: ValueError")
 
 
+def test_example_05_builds_from_the_installed_sources(tmp_path):
+    """Other compilers: --fortran-source then --python-fortran-source build the example
+    without the installed .mod files, and it runs as the .mod build does."""
+    example = paths.fortran_examples_dir() / "05_python_model"
+    srcs = [*config_flags("fortran-source"), *config_flags("python-fortran-source")]
+    assert [Path(s).name for s in srcs[-1:]] == ["climlearn_python.f90"]
+    exe = tmp_path / "from_source"
+    cmd = ["gfortran", "-O2", *srcs, str(example / "main.f90"), "-J", str(tmp_path),
+           *config_flags("clibs"), *config_flags("python-libs"), "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([str(exe), str(example), "5"], capture_output=True, text=True,
+                          env=bare_env(), cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "MISMATCHES 0" in proc.stdout
+
+
 # ---- the Python half on its own --------------------------------------------------------
 
 _CDEF = """

@@ -26,6 +26,8 @@ _ORDER = [
     ("python-libs", "link flags for a Fortran or C program that calls Python (module "
                     "climlearn_python, climlearn_python.h; links libpython)"),
     ("fortran-source", "the Fortran binding sources, in compilation order (other compilers)"),
+    ("python-fortran-source", "the source of module climlearn_python, to compile after "
+                              "--fortran-source (other compilers)"),
     ("fortran-compiler", "the compiler the installed .mod files were built with"),
     ("pkgconfigdir", "folder of climlearn.pc and climlearn-fortran.pc"),
     ("prefix", "the installed package folder"),
@@ -52,6 +54,8 @@ def _value(key: str) -> str:
         return f"{rpath} -lclimlearn_python"
     if key == "fortran-source":
         return " ".join(_q(p) for p in paths.fortran_sources())
+    if key == "python-fortran-source":
+        return " ".join(_q(p) for p in paths.python_fortran_sources())
     if key == "fortran-compiler":
         return paths.fortran_compiler()
     if key == "pkgconfigdir":

@@ -58,6 +58,12 @@ def fortran_sources() -> list[Path]:
     return [fortran_source_dir() / name for name in order]
 
 
+def python_fortran_sources() -> list[Path]:
+    """Fortran source of module ``climlearn_python`` (Fortran calls Python); compile it
+    after :func:`fortran_sources` (it uses ``climlearn_c``)."""
+    return [fortran_source_dir() / "climlearn_python.f90"]
+
+
 def fortran_compiler() -> str:
     """Compiler id and version the .mod files were built with, e.g. 'gcc 12.2.0'."""
     return _build_info().FORTRAN_COMPILER
