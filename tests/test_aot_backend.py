@@ -104,10 +104,13 @@ def _fields(stdout: str) -> dict[str, str]:
     return out
 
 
-def _pair(fortran_exe, m, backend, ncol, tmp_path, seed=0):
-    """Fortran: the TorchScript file (backend torchscript) and the package (``backend``)."""
+def _pair(fortran_exe, m, backend, ncol, tmp_path, seed=0, x=None):
+    """Fortran: the TorchScript file (backend torchscript) and the package (``backend``),
+    on ``x`` (ncol, n_in), random normal from ``seed`` when not given."""
     dtype = m["dtype"]
-    x = np.random.default_rng(seed).normal(3.0, 4.0, (ncol, m["n_in"])).astype(NP[dtype])
+    if x is None:
+        x = np.random.default_rng(seed).normal(3.0, 4.0, (ncol, m["n_in"]))
+    x = np.ascontiguousarray(x, dtype=NP[dtype])
     x.tofile(tmp_path / "x.bin")
     proc = run([fortran_exe("backend_driver"), "pair", m["ts"], m["aot"], backend,
                 4 if dtype == torch.float32 else 8, m["n_in"], m["n_out"], ncol,
