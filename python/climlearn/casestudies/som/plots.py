@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -114,7 +114,7 @@ def plot_component_planes(som, path: str | Path, features: Sequence[int | str] |
     nrows = int(np.ceil(len(idx) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3 * ncols, 2.8 * nrows), squeeze=False)
     C = som.codebook
-    for ax, i in zip(axes.flat, idx):
+    for ax, i in zip(axes.flat, idx, strict=False):
         coll = _draw(ax, som, C[:, i], title=names[i])
         fig.colorbar(coll, ax=ax, fraction=0.046)
     for ax in list(axes.flat)[len(idx):]:
