@@ -83,7 +83,7 @@ def mean_filled_baseline(train: xr.Dataset, test: xr.Dataset, *, rows: int = 12,
             return np.argmin(d2, axis=1)
     else:
         som = SOM(rows, cols, topology=topology, n_epochs=n_epochs, sigma_end=1.0,
-                  seed=seed, progress=False).fit(Z)
+                  seed=seed, progress=False, num_threads=1).fit(Z)
         W = som.codebook
         bmu = som.bmu
     test_pig = 10.0 ** (W[bmu(Zt), -n_pig:] * sd[-n_pig:] + mu[-n_pig:])

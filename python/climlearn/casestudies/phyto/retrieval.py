@@ -47,6 +47,10 @@ def _check_dataset(ds: Any, need_pigments: bool) -> None:
         got = [str(p) for p in ds["pigment"].values]
         if got != list(PIGMENTS):
             raise ValueError(f"pigment coordinate must be {list(PIGMENTS)}, got {got}")
+    for v in need:
+        if np.isinf(ds[v].values).any():
+            raise ValueError(f"variable {v!r} contains infinite values (only NaN may mark "
+                             f"missing data)")
     for v in ("rrs", "chl"):
         vals = ds[v].values
         if np.any(vals[~np.isnan(vals)] <= 0):
@@ -97,7 +101,7 @@ class PhytoRetrieval:
 def fit_phyto(ds: xr.Dataset, *, rows: int = 12, cols: int = 12, n_classes: int = 5,
               topology: str = "hexagonal", n_epochs: int = 30, sigma_end: float = 0.7,
               seed: int = 0, device: str = "cpu", dtype: torch.dtype = torch.float32,
-              pigment_weight: float = 1.0) -> PhytoRetrieval:
+              pigment_weight: float = 1.0, num_threads: int | None = 1) -> PhytoRetrieval:
     """Train the SOM on joined satellite and (mostly missing) in-situ pigment samples.
 
     Parameters
@@ -111,6 +115,8 @@ def fit_phyto(ds: xr.Dataset, *, rows: int = 12, cols: int = 12, n_classes: int 
         Number of classes of the Ward clustering of the codebook.
     pigment_weight
         Distance weight of the pigment features relative to the satellite ones.
+    num_threads
+        Torch CPU threads of the SOM (one is fastest at these sizes); None: torch's.
 
     Returns
     -------
@@ -133,7 +139,7 @@ def fit_phyto(ds: xr.Dataset, *, rows: int = 12, cols: int = 12, n_classes: int 
     w = np.ones(X.shape[1])
     w[n_sat:] = pigment_weight
     som = SOM(rows, cols, topology=topology, n_epochs=n_epochs, sigma_end=sigma_end,
-              weights=w, seed=seed, device=device, dtype=dtype)
+              weights=w, seed=seed, device=device, dtype=dtype, num_threads=num_threads)
     som.fit(xr.DataArray((X - mean) / std, dims=feats.dims, coords=feats.coords))
     model = PhytoRetrieval(som=som, mean=mean, std=std,
                            feature_names=list(map(str, feats["feature"].values)),

@@ -31,6 +31,23 @@ from .cluster import hierarchical_clusters
 from .grid import adjacency, check_topology, grid_sq_distances, unit_coords
 from .validate import as_matrix
 
+
+class _threads:
+    """Context manager: torch CPU threads set to ``n`` (None: unchanged), then restored."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self.old = None
+
+    def __enter__(self) -> None:
+        if self.n is not None:
+            self.old = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.old is not None:
+            torch.set_num_threads(self.old)
+
 log = logging.getLogger(__name__)
 
 MODES = ("batch", "online")
@@ -83,6 +100,10 @@ class SOM:
         ``torch.float32`` or ``torch.float64``.
     progress
         Show a tqdm bar over epochs (only when stderr is a terminal).
+    num_threads
+        CPU threads torch uses inside this object's computations (the global setting is
+        restored afterwards); None keeps torch's setting. One thread is fastest for small
+        maps and on busy machines.
     """
 
     def __init__(self, rows: int, cols: int, *, topology: str = "rectangular",
@@ -90,7 +111,8 @@ class SOM:
                  n_epochs: int = 20, mode: str = "batch", learning_rate: float = 0.5,
                  init: str = "pca", weights: Any = None, rescale_missing: bool = True,
                  seed: int = 0, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32, progress: bool = True) -> None:
+                 dtype: torch.dtype = torch.float32, progress: bool = True,
+                 num_threads: int | None = None) -> None:
         if int(rows) != rows or int(cols) != cols or rows < 1 or cols < 1:
             raise ValueError(f"rows and cols must be positive integers, got {rows}x{cols}")
         if rows * cols < 2:
@@ -126,6 +148,7 @@ class SOM:
         self.device = torch.device(device)
         self.dtype = dtype
         self.progress = progress
+        self.num_threads = None if num_threads is None else int(num_threads)
         self.unit_coords = unit_coords(self.rows, self.cols, topology)
         self._g2 = grid_sq_distances(self.unit_coords)
         self._adj = adjacency(self.unit_coords, topology)
@@ -255,6 +278,11 @@ class SOM:
         SOM
             ``self``.
         """
+        with _threads(self.num_threads):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> SOM:
+        """Body of :meth:`fit` (threads already set)."""
         arr, names = as_matrix(X, "X")
         n, f = arr.shape
         if self.n_units > n:
@@ -334,7 +362,9 @@ class SOM:
         """Index of the best-matching unit of each sample (masked distance), ``(n,)`` int."""
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        return self._bmu_t(Xt, Mt, self._codebook, w).cpu().numpy().astype(np.int64)
+        with _threads(self.num_threads):
+            b = self._bmu_t(Xt, Mt, self._codebook, w)
+        return b.cpu().numpy().astype(np.int64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Alias of :meth:`bmu`."""
@@ -344,8 +374,9 @@ class SOM:
         """Masked distances (not squared) from each sample to every unit, ``(n, units)``."""
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        out = [self._masked_sq_dist(Xt[s:s + _CHUNK], Mt[s:s + _CHUNK], self._codebook, w)
-               for s in range(0, Xt.shape[0], _CHUNK)]
+        with _threads(self.num_threads):
+            out = [self._masked_sq_dist(Xt[s:s + _CHUNK], Mt[s:s + _CHUNK], self._codebook, w)
+                   for s in range(0, Xt.shape[0], _CHUNK)]
         return torch.sqrt(torch.cat(out)).cpu().numpy().astype(np.float64)
 
     def _bmu_distances(self, arr: np.ndarray, bmu: np.ndarray) -> np.ndarray:
@@ -376,7 +407,8 @@ class SOM:
         """
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        top2 = self._bmu_t(Xt, Mt, self._codebook, w, k=2).cpu().numpy()
+        with _threads(self.num_threads):
+            top2 = self._bmu_t(Xt, Mt, self._codebook, w, k=2).cpu().numpy()
         return float(np.mean(~self._adj[top2[:, 0], top2[:, 1]]))
 
     def impute(self, X: Any, n_iter: int = 1, refit_epochs: int = 5) -> np.ndarray:
@@ -415,7 +447,8 @@ class SOM:
         for it in range(int(n_iter)):
             if it > 0:
                 tuned = copy.copy(som)
-                tuned._codebook = som._refit(out, refit_epochs)
+                with _threads(self.num_threads):
+                    tuned._codebook = som._refit(out, refit_epochs)
                 som = tuned
             b = som.bmu(arr)
             out = np.where(miss, som.codebook[b], arr)
