@@ -291,3 +291,27 @@ def test_adjusted_rand_index_reference():
     # hand-computed: contingency [[2,1],[0,3]] -> sum C(nij,2)=1+0+0+3=4, rows 3+3=6,
     # cols C(2,2)+C(4,2)=1+6=7, expected 6*7/15=2.8, max 6.5 -> (4-2.8)/(6.5-2.8)
     assert adjusted_rand_index(a, [0, 0, 1, 1, 1, 1]) == pytest.approx(1.2 / 3.7)
+
+
+def test_online_masked_update_matches_reference():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(30, 3))
+    X[rng.random(X.shape) < 0.3] = np.nan
+    X[np.isnan(X).all(1), 1] = 0.2
+    som = SOM(2, 3, mode="online", n_epochs=2, learning_rate=0.4, sigma_start=1.5,
+              sigma_end=0.5, seed=4, dtype=torch.float64).fit(X)
+    code = som.codebook_init_.copy()
+    grid = _ref_grid(2, 3, False)
+    g2 = ((grid[:, None] - grid[None]) ** 2).sum(-1)
+    T = 2 * 30
+    sig = _ref_sigmas(1.5, 0.5, T)
+    order = np.random.default_rng(4)
+    t = 0
+    for _ in range(2):
+        for i in order.permutation(30):
+            o = ~np.isnan(X[i])
+            b = np.argmin(((X[i, o] - code[:, o]) ** 2).sum(1))
+            h = np.exp(-g2[b] / (2 * sig[t] ** 2)) * 0.4 * (1 - 0.99 * t / T)
+            code[:, o] += h[:, None] * (X[i, o] - code[:, o])
+            t += 1
+    np.testing.assert_allclose(som.codebook, code, rtol=1e-10, atol=1e-12)
