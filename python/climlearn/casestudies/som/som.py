@@ -338,8 +338,7 @@ class SOM:
         dt = np.float32 if self.dtype == torch.float32 else np.float64
         X = Xt.cpu().numpy().astype(dt)
         M = Mt.cpu().numpy().astype(dt)
-        A = (M * w.cpu().numpy().astype(dt))
-        A = np.concatenate([A * X, A], axis=1)
+        WM = M * w.cpu().numpy().astype(dt)
         g2 = G2.cpu().numpy().astype(dt)
         code = C.cpu().numpy().astype(dt).copy()
         n = X.shape[0]
@@ -350,10 +349,12 @@ class SOM:
         for _ in tqdm(range(self.n_epochs), desc="SOM online",
                       disable=not self._show_progress()):
             for i in rng.permutation(n):
-                b = int(np.argmin(A[i] @ np.concatenate([-2.0 * code, code * code], 1).T))
+                diff = code - X[i]                      # missing components of X[i] are 0
+                b = int(np.argmin((diff * diff) @ WM[i]))
                 lr = self.learning_rate * (1.0 - 0.99 * t / T)
                 h = np.exp(g2[b] * dt(-0.5 / sigmas[t] ** 2)) * dt(lr)
-                code += h[:, None] * (M[i] * (X[i] - code))
+                diff *= h[:, None] * M[i]
+                code -= diff
                 t += 1
         return self._t(code)
 
