@@ -52,14 +52,14 @@ INDICATORS: dict[str, tuple[str, str, str, bool]] = {
 def event_series(kind: str, rng: np.random.Generator) -> np.ndarray:
     """One event: rain rate (mm/h) per minute; ``kind`` is 'convective' or 'stratiform'."""
     if kind == "convective":
-        duration = int(np.clip(rng.lognormal(np.log(45.0), 0.35), 15, 150))
-        peak = rng.lognormal(np.log(45.0), 0.35)
+        duration = int(np.clip(rng.lognormal(np.log(50.0), 0.5), 10, 240))
+        peak = rng.lognormal(np.log(35.0), 0.5)
         t_peak = rng.uniform(0.15, 0.35)
         width_up, width_down = 0.08, 0.25
         noise, p_dry = 0.45, 0.08
     elif kind == "stratiform":
-        duration = int(np.clip(rng.lognormal(np.log(300.0), 0.35), 90, 900))
-        peak = rng.lognormal(np.log(5.0), 0.35)
+        duration = int(np.clip(rng.lognormal(np.log(240.0), 0.5), 40, 900))
+        peak = rng.lognormal(np.log(6.0), 0.5)
         t_peak = rng.uniform(0.35, 0.65)
         width_up, width_down = 0.35, 0.35
         noise, p_dry = 0.15, 0.02
