@@ -9,8 +9,17 @@ the truth. See ``docs/casestudies_qc.md``.
 
 from __future__ import annotations
 
-from .classic import (FAIL, MISSING, NOT_EVALUATED, PASS, SUSPECT, classic_qc,
-                      flat_line_test, gross_range_test, spike_test)
+from .classic import (
+                      FAIL,
+                      MISSING,
+                      NOT_EVALUATED,
+                      PASS,
+                      SUSPECT,
+                      classic_qc,
+                      flat_line_test,
+                      gross_range_test,
+                      spike_test,
+)
 from .data import FAULT_TYPES, inject_faults, make_network
 from .scores import flag_scores, hour_context
 from .som_qc import loo_residuals, som_qc

@@ -13,8 +13,13 @@ from .classify import classify_events
 from .data import INDICATORS, event_series, make_events
 from .ga import GAConfig, GAResult, genetic_select
 from .metrics import adjusted_rand_index, contingency
-from .selection import (SelectionResult, masked_reconstruction_error, select_indicators,
-                        shared_information, standardize)
+from .selection import (
+                        SelectionResult,
+                        masked_reconstruction_error,
+                        select_indicators,
+                        shared_information,
+                        standardize,
+)
 
 __all__ = ["INDICATORS", "GAConfig", "GAResult", "SelectionResult", "adjusted_rand_index",
            "classify_events", "contingency", "event_series", "genetic_select", "make_events",

@@ -90,7 +90,7 @@ def run_demo(out: str | Path, quick: bool = False, seed: int = 0) -> dict[str, A
                             ga=ga, seed=seed)
     classes, _ = classify_events(ds["indicators"], sel.selected, n_classes=2, seed=seed)
     kinds = dict(zip([str(v) for v in ds["indicator"].values],
-                     [str(v) for v in ds["kind"].values]))
+                     [str(v) for v in ds["kind"].values], strict=True))
     ari = adjusted_rand_index(ds["event_type"].values, classes.values)
     all_names = [str(v) for v in ds["indicator"].values]
     cls_all, _ = classify_events(ds["indicators"], all_names, n_classes=2, seed=seed)

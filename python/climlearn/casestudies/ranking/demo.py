@@ -34,7 +34,7 @@ def _figures(out: Path, ds, som_r, rmse_r) -> list[str]:
     t = ds["true_rank"].values
     fig, ax = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
     for a, (name, r) in zip(ax, (("SOM", som_r["rank"].values),
-                                 ("RMSE", rmse_r["rank"].values))):
+                                 ("RMSE", rmse_r["rank"].values)), strict=True):
         for f, mk in (("amplitude", "o"), ("phase", "s"), ("position", "^"),
                       ("mixed", "D")):
             m = fam == f
@@ -60,7 +60,7 @@ def _figures(out: Path, ds, som_r, rmse_r) -> list[str]:
     save_figure(fig, out / "classes.png")
 
     fig, ax = plt.subplots(1, 3, figsize=(11, 3.6))
-    for a, m in zip(ax, (1, 3, 7)):
+    for a, m in zip(ax, (1, 3, 7), strict=True):
         im = a.pcolormesh(ds["lon"], ds["lat"], ds["obs"].sel(month=m), vmin=0, vmax=3,
                           cmap="Blues")
         a.set_title(f"observed upwelling index, month {m}")
