@@ -10,6 +10,15 @@ import xarray as xr
 from climlearn.casestudies.som import SOM, adjacency, hierarchical_clusters, unit_coords
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small maps: one torch thread is fastest (and robust on a busy machine)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def _ref_sigmas(s0: float, s1: float, n: int) -> np.ndarray:
     return np.array([s0 * (s1 / s0) ** (e / (n - 1)) for e in range(n)])
 
@@ -273,3 +282,12 @@ def test_bad_input_errors(blobs):
         SOM(0, 3)
     with pytest.raises(ValueError, match="n_classes"):
         som.cluster(10)
+
+
+def test_adjusted_rand_index_reference():
+    from climlearn.casestudies.som import adjusted_rand_index
+    a = np.array([0, 0, 0, 1, 1, 1])
+    assert adjusted_rand_index(a, [5, 5, 5, 2, 2, 2]) == pytest.approx(1.0)
+    # hand-computed: contingency [[2,1],[0,3]] -> sum C(nij,2)=1+0+0+3=4, rows 3+3=6,
+    # cols C(2,2)+C(4,2)=1+6=7, expected 6*7/15=2.8, max 6.5 -> (4-2.8)/(6.5-2.8)
+    assert adjusted_rand_index(a, [0, 0, 1, 1, 1, 1]) == pytest.approx(1.2 / 3.7)

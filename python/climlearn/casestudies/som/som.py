@@ -31,6 +31,23 @@ from .cluster import hierarchical_clusters
 from .grid import adjacency, check_topology, grid_sq_distances, unit_coords
 from .validate import as_matrix
 
+
+class _threads:
+    """Context manager: torch CPU threads set to ``n`` (None: unchanged), then restored."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+        self.old = None
+
+    def __enter__(self) -> None:
+        if self.n is not None:
+            self.old = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.old is not None:
+            torch.set_num_threads(self.old)
+
 log = logging.getLogger(__name__)
 
 MODES = ("batch", "online")
@@ -83,6 +100,10 @@ class SOM:
         ``torch.float32`` or ``torch.float64``.
     progress
         Show a tqdm bar over epochs (only when stderr is a terminal).
+    num_threads
+        CPU threads torch uses inside this object's computations (the global setting is
+        restored afterwards); None keeps torch's setting. One thread is fastest for small
+        maps and on busy machines.
     """
 
     def __init__(self, rows: int, cols: int, *, topology: str = "rectangular",
@@ -90,7 +111,8 @@ class SOM:
                  n_epochs: int = 20, mode: str = "batch", learning_rate: float = 0.5,
                  init: str = "pca", weights: Any = None, rescale_missing: bool = True,
                  seed: int = 0, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32, progress: bool = True) -> None:
+                 dtype: torch.dtype = torch.float32, progress: bool = True,
+                 num_threads: int | None = None) -> None:
         if int(rows) != rows or int(cols) != cols or rows < 1 or cols < 1:
             raise ValueError(f"rows and cols must be positive integers, got {rows}x{cols}")
         if rows * cols < 2:
@@ -126,6 +148,7 @@ class SOM:
         self.device = torch.device(device)
         self.dtype = dtype
         self.progress = progress
+        self.num_threads = None if num_threads is None else int(num_threads)
         self.unit_coords = unit_coords(self.rows, self.cols, topology)
         self._g2 = grid_sq_distances(self.unit_coords)
         self._adj = adjacency(self.unit_coords, topology)
@@ -171,10 +194,14 @@ class SOM:
             idx = rng.choice(X.shape[0], size=self.n_units, replace=False)
             return filled[idx].copy()
         centred = filled - mean
-        # principal axes of the mean-filled data (SVD of the centred matrix)
-        _, s, vt = np.linalg.svd(centred, full_matrices=False)
-        n_pc = min(2, vt.shape[0])
-        std = s[:n_pc] / np.sqrt(max(X.shape[0] - 1, 1))
+        # principal axes of the mean-filled data (eigenvectors of the covariance matrix)
+        cov = centred.T @ centred / max(X.shape[0] - 1, 1)
+        evals, evecs = np.linalg.eigh(cov)
+        order = np.argsort(evals)[::-1]
+        n_pc = min(2, X.shape[1])
+        vt = evecs[:, order[:n_pc]].T
+        vt = vt * np.where(vt[np.arange(n_pc), np.abs(vt).argmax(1)] < 0, -1.0, 1.0)[:, None]
+        std = np.sqrt(np.clip(evals[order[:n_pc]], 0.0, None))
         # the longer map side follows the first principal component
         span_c = np.linspace(-1.0, 1.0, self.cols) if self.cols > 1 else np.zeros(1)
         span_r = np.linspace(-1.0, 1.0, self.rows) if self.rows > 1 else np.zeros(1)
@@ -209,16 +236,31 @@ class SOM:
         mask = ~np.isnan(arr)
         return self._t(np.where(mask, arr, 0.0)), self._t(mask), arr
 
+    @staticmethod
+    def _bmu_operand(Xt: torch.Tensor, Mt: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """``[w m x, w m]`` (n, 2F): the sample-dependent part of the masked distance.
+
+        ``d2(x, c_k) = s(x) * (sum_f w m x^2 + [w m x, w m] . [-2 c_k, c_k^2])``; the first
+        term and the positive factor ``s(x)`` are the same for every unit, so the BMU is
+        the argmin of the single product ``operand @ [-2 C, C^2]^T``.
+        """
+        wm = Mt * w
+        return torch.cat([wm * Xt, wm], dim=1)
+
+    def _bmu_from_operand(self, A: torch.Tensor, C: torch.Tensor, k: int = 1) -> torch.Tensor:
+        B = torch.cat([-2.0 * C, C * C], dim=1)
+        out = []
+        for s in range(0, A.shape[0], _CHUNK):
+            score = A[s:s + _CHUNK] @ B.T
+            if k == 1:
+                out.append(torch.argmin(score, dim=1))
+            else:
+                out.append(torch.topk(score, k, dim=1, largest=False).indices)
+        return torch.cat(out)
+
     def _bmu_t(self, Xt: torch.Tensor, Mt: torch.Tensor, C: torch.Tensor, w: torch.Tensor,
                k: int = 1) -> torch.Tensor:
-        out = []
-        for s in range(0, Xt.shape[0], _CHUNK):
-            d2 = self._masked_sq_dist(Xt[s:s + _CHUNK], Mt[s:s + _CHUNK], C, w)
-            if k == 1:
-                out.append(torch.argmin(d2, dim=1))
-            else:
-                out.append(torch.topk(d2, k, dim=1, largest=False).indices)
-        return torch.cat(out)
+        return self._bmu_from_operand(self._bmu_operand(Xt, Mt, w), C, k)
 
     # ------------------------------------------------------------------ training
     def fit(self, X: Any) -> SOM:
@@ -236,6 +278,11 @@ class SOM:
         SOM
             ``self``.
         """
+        with _threads(self.num_threads):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> SOM:
+        """Body of :meth:`fit` (threads already set)."""
         arr, names = as_matrix(X, "X")
         n, f = arr.shape
         if self.n_units > n:
@@ -270,8 +317,9 @@ class SOM:
         sigmas = sigma_schedule(self.sigma_start, self.sigma_end, self.n_epochs)
         MX = Mt * Xt
         K = self.n_units
+        A = self._bmu_operand(Xt, Mt, w)
         for sigma in tqdm(sigmas, desc="SOM batch", disable=not self._show_progress()):
-            bmu = self._bmu_t(Xt, Mt, C, w)
+            bmu = self._bmu_from_operand(A, C)
             S = torch.zeros((K, Xt.shape[1]), dtype=self.dtype, device=self.device)
             N = torch.zeros_like(S)
             S.index_add_(0, bmu, MX)
@@ -284,29 +332,39 @@ class SOM:
         return C
 
     def _fit_online(self, Xt, Mt, C, w, G2) -> torch.Tensor:
-        n = Xt.shape[0]
+        # One small update per sample: torch's per-operation overhead dominates at this
+        # size, so the loop runs in numpy on the host (same float type) and the result
+        # goes back to the device.
+        dt = np.float32 if self.dtype == torch.float32 else np.float64
+        X = Xt.cpu().numpy().astype(dt)
+        M = Mt.cpu().numpy().astype(dt)
+        A = (M * w.cpu().numpy().astype(dt))
+        A = np.concatenate([A * X, A], axis=1)
+        g2 = G2.cpu().numpy().astype(dt)
+        code = C.cpu().numpy().astype(dt).copy()
+        n = X.shape[0]
         T = self.n_epochs * n
         sigmas = sigma_schedule(self.sigma_start, self.sigma_end, T)
         rng = np.random.default_rng(self.seed)
-        C = C.clone()
         t = 0
         for _ in tqdm(range(self.n_epochs), desc="SOM online",
                       disable=not self._show_progress()):
             for i in rng.permutation(n):
-                x, m = Xt[i:i + 1], Mt[i:i + 1]
-                b = int(torch.argmin(self._masked_sq_dist(x, m, C, w)[0]))
+                b = int(np.argmin(A[i] @ np.concatenate([-2.0 * code, code * code], 1).T))
                 lr = self.learning_rate * (1.0 - 0.99 * t / T)
-                h = torch.exp(-G2[b] / (2.0 * float(sigmas[t]) ** 2))
-                C += (lr * h)[:, None] * m * (x - C)
+                h = np.exp(g2[b] * dt(-0.5 / sigmas[t] ** 2)) * dt(lr)
+                code += h[:, None] * (M[i] * (X[i] - code))
                 t += 1
-        return C
+        return self._t(code)
 
     # ------------------------------------------------------------------ prediction
     def bmu(self, X: Any) -> np.ndarray:
         """Index of the best-matching unit of each sample (masked distance), ``(n,)`` int."""
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        return self._bmu_t(Xt, Mt, self._codebook, w).cpu().numpy().astype(np.int64)
+        with _threads(self.num_threads):
+            b = self._bmu_t(Xt, Mt, self._codebook, w)
+        return b.cpu().numpy().astype(np.int64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Alias of :meth:`bmu`."""
@@ -316,8 +374,9 @@ class SOM:
         """Masked distances (not squared) from each sample to every unit, ``(n, units)``."""
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        out = [self._masked_sq_dist(Xt[s:s + _CHUNK], Mt[s:s + _CHUNK], self._codebook, w)
-               for s in range(0, Xt.shape[0], _CHUNK)]
+        with _threads(self.num_threads):
+            out = [self._masked_sq_dist(Xt[s:s + _CHUNK], Mt[s:s + _CHUNK], self._codebook, w)
+                   for s in range(0, Xt.shape[0], _CHUNK)]
         return torch.sqrt(torch.cat(out)).cpu().numpy().astype(np.float64)
 
     def _bmu_distances(self, arr: np.ndarray, bmu: np.ndarray) -> np.ndarray:
@@ -348,7 +407,8 @@ class SOM:
         """
         Xt, Mt, arr = self._prepare(X)
         w = self._t(self._weights(arr.shape[1]))
-        top2 = self._bmu_t(Xt, Mt, self._codebook, w, k=2).cpu().numpy()
+        with _threads(self.num_threads):
+            top2 = self._bmu_t(Xt, Mt, self._codebook, w, k=2).cpu().numpy()
         return float(np.mean(~self._adj[top2[:, 0], top2[:, 1]]))
 
     def impute(self, X: Any, n_iter: int = 1, refit_epochs: int = 5) -> np.ndarray:
@@ -387,7 +447,8 @@ class SOM:
         for it in range(int(n_iter)):
             if it > 0:
                 tuned = copy.copy(som)
-                tuned._codebook = som._refit(out, refit_epochs)
+                with _threads(self.num_threads):
+                    tuned._codebook = som._refit(out, refit_epochs)
                 som = tuned
             b = som.bmu(arr)
             out = np.where(miss, som.codebook[b], arr)
