@@ -36,7 +36,7 @@ class NowcastConfig:
     cover: float = 0.3
     fss_scale: int = 5
     train: MotionTrainConfig = field(default_factory=lambda: MotionTrainConfig(
-        n_input=4, rollout=1, steps=600, batch_size=16, lr=5e-3, weight_smoothness=0.1))
+        n_input=4, rollout=1, steps=600, batch_size=16, lr=3e-3))
 
 
 def demo_config(quick: bool = False, seed: int = 0) -> NowcastConfig:
