@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             "motion_error": {k: {m: float(np.mean(v)) for m, v in per.items()}
                              for k, per in merr.items()}}
         print(f"\nSST ({cfg.size}x{cfg.size}, flows {flows}, {n_test} test sequences, CNN "
-              f"trained {steps} steps in {t_train:.0f} s)")
+              + ("not used)" if net is None else f"trained {steps} steps in {t_train:.0f} s)"))
         print(f"{'flow':12s} {'method':15s} {'MSE lead1':>10s} {'MSE lead6':>10s} "
               f"{'/pysteps_t':>10s} {'/persist':>9s} {'motion err':>10s}")
         for kind, per in results["sst"]["mse"].items():
@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         best = max((m for m in res if m.startswith("pysteps")),
                    key=lambda m: res[m]["csi_1"])
         print(f"\nrain ({cfg.rain_size}x{cfg.rain_size}, {n_test} test sequences, +"
-              f"{5 * n_leads} min; CNN {steps} steps in {t_train:.0f} s); best pysteps: {best}")
+              f"{5 * n_leads} min; "
+              + ("no CNN" if net is None else f"CNN {steps} steps in {t_train:.0f} s")
+              + f"); best pysteps: {best}")
         print(f"{'method':20s} {'CSI 1':>7s} {'CSI 5':>7s} {'FSS 1':>7s} "
               f"{'dCSI1':>7s} {'dCSI5':>7s} {'dFSS':>7s}  (d = minus best pysteps)")
         for m, s in res.items():
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         results["tsm"] = {"size": cfg.tsm_size, "n_test": n_test, "cloud_cover": cfg.cover,
                           "steps": steps, "train_seconds": t_train, "rmse_log": res}
         print(f"\nsuspended matter ({cfg.tsm_size}x{cfg.tsm_size}, {cfg.cover:.0%} mean cloud "
-              f"cover, {n_test} test sequences; CNN {steps} steps in {t_train:.0f} s)")
+              f"cover, {n_test} test sequences; "
+              + ("no CNN)" if net is None else f"CNN {steps} steps in {t_train:.0f} s)"))
         print(f"{'method':15s} {'RMSE log lead1':>15s} {'lead6':>8s} {'/pysteps_t':>10s}")
         for m, s in res.items():
             print(f"{m:15s} {s[0]:15.4f} {s[-1]:8.4f} {s[-1] / res['pysteps_tuned'][-1]:10.3f}")
