@@ -1,0 +1,65 @@
+"""Small U-Net-style convolutional networks for maps (TorchScript-friendly)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import Tensor, nn
+
+__all__ = ["UNet"]
+
+
+class _Block(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
+            nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class UNet(nn.Module):
+    """U-Net: ``depth`` 2x down-samplings (average pooling), bilinear up-sampling with
+    skip connections, channel width doubling per level, a 1x1 output convolution.
+
+    Any map size works (up-sampled maps are resized to their skip connection).
+
+    Parameters
+    ----------
+    in_channels, out_channels
+        Channels of the input ``(B, in_channels, H, W)`` and output.
+    width
+        Channels at full resolution.
+    depth
+        Number of down-samplings.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, width: int = 16,
+                 depth: int = 2) -> None:
+        super().__init__()
+        if depth < 1 or width < 1:
+            raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
+        chans = [width * 2 ** i for i in range(depth + 1)]
+        self.downs = nn.ModuleList([_Block(in_channels, chans[0])] + [
+            _Block(chans[i], chans[i + 1]) for i in range(depth)])
+        self.ups = nn.ModuleList([_Block(chans[i + 1] + chans[i], chans[i])
+                                  for i in reversed(range(depth))])
+        self.head = nn.Conv2d(chans[0], out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips: list[Tensor] = []
+        for i, block in enumerate(self.downs):
+            if i > 0:
+                x = F.avg_pool2d(x, 2, ceil_mode=True)
+            x = block(x)
+            skips.append(x)
+        skips.pop()
+        for block in self.ups:
+            skip = skips.pop()
+            x = F.interpolate(x, size=(skip.shape[-2], skip.shape[-1]), mode="bilinear",
+                              align_corners=False)
+            x = block(torch.cat([x, skip], dim=1))
+        return self.head(x)
