@@ -7,14 +7,12 @@ from collections.abc import Callable
 from torch import nn
 
 from .mlp import MLP
-from .unet import UNet
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
-    "unet": UNet,
 }
 
-__all__ = ["MLP", "UNet", "get_model", "available_models", "register_model"]
+__all__ = ["MLP", "get_model", "available_models", "register_model"]
 
 
 def available_models() -> list[str]:

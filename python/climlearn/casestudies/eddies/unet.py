@@ -17,7 +17,7 @@ import xarray as xr
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from climlearn.models import UNet
+from climlearn.fields.nets import UNet
 
 from .data import ANTICYCLONIC, CYCLONIC, EDDY_COLUMNS, check_maps
 from .regions import label
@@ -107,7 +107,7 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
     y = torch.from_numpy(np.where(np.isfinite(vals), np.nan_to_num(cls, nan=-1),
                                   -1).astype(np.int64))
     n = x.shape[0]
-    model = UNet(1, N_CLASSES, base=base, depth=depth)
+    model = UNet(1, N_CLASSES, width=base, depth=depth)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     steps = epochs * math.ceil(n / batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps, eta_min=0.05 * lr)

@@ -20,8 +20,8 @@ import xarray as xr
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from climlearn.fields.nets import UNet
 from climlearn.fields.synthetic import cloud_mask
-from climlearn.models import UNet
 
 from .data import check_stack
 
@@ -50,7 +50,8 @@ class GapFillCAE(nn.Module):
     def __init__(self, window: int = 1, base: int = 16, depth: int = 2) -> None:
         super().__init__()
         self.window = int(window)
-        self.net = UNet(2 * (2 * self.window + 1), 2, base=base, depth=depth)
+        self.n_in = 2 * (2 * self.window + 1)
+        self.net = UNet(self.n_in, 2, width=base, depth=depth)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.net(x)

@@ -107,7 +107,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, seed: int = 0,
     metrics["cae_over_dineof_rmse"] = metrics["cae"]["rmse"] / metrics["dineof"]["rmse"]
     from climlearn.export import to_torchscript
 
-    example = __import__("torch").zeros(2, net.model.net.n_in, s, s)
+    example = __import__("torch").zeros(2, net.model.n_in, s, s)
     to_torchscript(net.model, out / "gapfill_cae.pt", example_inputs=example,
                    input_names=["x"], output_names=["mean_logvar"],
                    metadata={"inputs": "standardised values (0 in gaps) and masks, "

@@ -67,8 +67,9 @@ def dineof(data: xr.DataArray, max_modes: int = 20, cv_fraction: float = 0.03,
         Fraction of the observed pixels set aside to choose the number of modes.
     tol
         Convergence: stop iterating when the RMS change of the missing values, divided
-        by the standard deviation of the observed values, falls below ``tol`` (1e-3, the default ``toliter`` of DINEOF; stopping early also
-        regularises the reconstruction at large cloud cover).
+        by the standard deviation of the observed values, falls below ``tol`` (1e-3,
+        the default ``toliter`` of DINEOF; stopping early also regularises the
+        reconstruction at large cloud cover).
     max_iter
         Iteration cap per number of modes.
     patience
