@@ -81,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", choices=["sst", "rain", "tsm"], default=None)
+    parser.add_argument("--sst-flows", default="translation,rotation,cellular",
+                        help="flows of the SST training and test sets (comma-separated)")
     parser.add_argument("--out", default=None, help="write metrics JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -115,8 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps or (200 if args.quick else cfg.train.steps)
         cfg = replace(cfg, train=replace(cfg.train, steps=steps))
         t0 = time.perf_counter()
-        tr = sst_dataset(cfg.n_train, cfg.ntime, cfg.size, seed=args.seed)
-        te = sst_dataset(n_test, n_in + n_leads, cfg.size, seed=args.seed + 1000)
+        flows = tuple(args.sst_flows.split(","))
+        tr = sst_dataset(cfg.n_train, cfg.ntime, cfg.size, flows=flows, seed=args.seed)
+        te = sst_dataset(n_test, n_in + n_leads, cfg.size, flows=flows, seed=args.seed + 1000)
         net = sst_train(tr, cfg.train, progress=False)
         t_train = time.perf_counter() - t0
         from pysteps import motion as ps_motion
@@ -151,14 +154,15 @@ def main(argv: list[str] | None = None) -> int:
                 merr.setdefault(kind, {}).setdefault(m, []).append(
                     verify.relative_motion_error(u, v, d.u, d.v, inner))
         results["sst"] = {
-            "size": cfg.size, "n_train": cfg.n_train, "n_test": n_test, "steps": steps,
+            "flows": list(flows), "size": cfg.size, "n_train": cfg.n_train,
+            "n_test": n_test, "steps": steps,
             "train_seconds": t_train,
             "mse": {k: {m: np.nanmean(np.stack(v), axis=0).tolist() for m, v in per.items()}
                     for k, per in mse.items()},
             "motion_error": {k: {m: float(np.mean(v)) for m, v in per.items()}
                              for k, per in merr.items()}}
-        print(f"\nSST ({cfg.size}x{cfg.size}, {n_test} test sequences, CNN trained "
-              f"{steps} steps in {t_train:.0f} s)")
+        print(f"\nSST ({cfg.size}x{cfg.size}, flows {flows}, {n_test} test sequences, CNN "
+              f"trained {steps} steps in {t_train:.0f} s)")
         print(f"{'flow':12s} {'method':15s} {'MSE lead1':>10s} {'MSE lead6':>10s} "
               f"{'/pysteps_t':>10s} {'/persist':>9s} {'motion err':>10s}")
         for kind, per in results["sst"]["mse"].items():

@@ -36,15 +36,15 @@ class NowcastConfig:
     cover: float = 0.3
     fss_scale: int = 5
     train: MotionTrainConfig = field(default_factory=lambda: MotionTrainConfig(
-        n_input=4, rollout=1, steps=600, batch_size=16, lr=5e-3, weight_smoothness=0.1))
+        n_input=4, rollout=1, steps=600, batch_size=16, lr=3e-3))
 
 
 def demo_config(quick: bool = False, seed: int = 0) -> NowcastConfig:
     """Settings of the demo (``quick``: tiny, for tests)."""
     cfg = NowcastConfig()
     if quick:
-        cfg = replace(cfg, rain_size=24, tsm_size=24, ntime=8, n_train=4, n_test=2,
-                      train=replace(cfg.train, steps=20, batch_size=8, width=8))
+        cfg = replace(cfg, rain_size=24, tsm_size=20, ntime=6, n_train=3, n_test=2,
+                      train=replace(cfg.train, steps=10, batch_size=8, width=8))
     return replace(cfg, train=replace(cfg.train, seed=seed))
 
 

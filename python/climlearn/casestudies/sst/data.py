@@ -45,9 +45,7 @@ def sst_dataset(n_sequences: int, ntime: int = 10, size: int = 32,
         params = random_flow(kind, rng)
         ds = synthetic.sst_sequence(ntime, size, size, flow=kind,
                                     seed=int(rng.integers(2 ** 31)), **params)
-        ds = ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds
+        ds.attrs = {}
         ds["flow"] = kind
         parts.append(ds)
-    out = xr.concat(parts, dim="sample")
-    out["sst"].attrs = parts[0]["sst"].attrs
-    return out
+    return xr.concat(parts, dim="sample")

@@ -29,7 +29,7 @@ def demo_config(quick: bool = False, seed: int = 0) -> SSTConfig:
     cfg = SSTConfig()
     if quick:
         cfg = replace(cfg, size=24, ntime=8, n_train=6, n_test=3,
-                      train=replace(cfg.train, steps=40, batch_size=8, width=8))
+                      train=replace(cfg.train, steps=15, batch_size=8, width=8))
     return replace(cfg, train=replace(cfg.train, seed=seed))
 
 
