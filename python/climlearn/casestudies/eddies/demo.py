@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["run_demo", "match_eddies", "score"]
 
-FULL = {"n_train": 300, "n_test": 50, "size": 64, "epochs": 15}
+FULL = {"n_train": 240, "n_test": 50, "size": 64, "epochs": 15}
 QUICK = {"n_train": 16, "n_test": 4, "size": 32, "epochs": 2}
 
 
