@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["sst", "rain", "tsm"], default=None)
     parser.add_argument("--sst-flows", default="translation,rotation,cellular",
                         help="flows of the SST training and test sets (comma-separated)")
+    parser.add_argument("--skip-learned", action="store_true",
+                        help="no CNN: compare the classical methods with pysteps only")
     parser.add_argument("--out", default=None, help="write metrics JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -118,9 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, train=replace(cfg.train, steps=steps))
         t0 = time.perf_counter()
         flows = tuple(args.sst_flows.split(","))
-        tr = sst_dataset(cfg.n_train, cfg.ntime, cfg.size, flows=flows, seed=args.seed)
         te = sst_dataset(n_test, n_in + n_leads, cfg.size, flows=flows, seed=args.seed + 1000)
-        net = sst_train(tr, cfg.train, progress=False)
+        net = None
+        if not args.skip_learned:
+            tr = sst_dataset(cfg.n_train, cfg.ntime, cfg.size, flows=flows, seed=args.seed)
+            net = sst_train(tr, cfg.train, progress=False)
+        methods = [m for m in METHODS if net is not None or not m.startswith("learned")]
         t_train = time.perf_counter() - t0
         from pysteps import motion as ps_motion
 
@@ -135,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             frames = d.sst.isel(time=slice(0, n_in))
             truth = d.sst.values[n_in:n_in + n_leads]
             truth = np.where(evaluation_mask(d.u, d.v, n_leads).values, truth, np.nan)
-            fcs = {m: forecast(frames, n_leads, m, net).values for m in METHODS}
+            fcs = {m: forecast(frames, n_leads, m, net).values for m in methods}
             for name, fn in ps.items():
                 with np.errstate(all="ignore"):
                     f = fn(frames.values, n_leads)
@@ -145,12 +150,15 @@ def main(argv: list[str] | None = None) -> int:
             for m, f in fcs.items():
                 mse.setdefault(kind, {}).setdefault(m, []).append(
                     verify.mse(np.where(common, f, np.nan), truth).values)
-            lm, om = learned_motion(net, frames), estimate_motion(frames)
+            om = estimate_motion(frames)
             pv = lk(frames.values)
             pt = lk(frames.values, **TUNED)
-            for m, (u, v) in {"learned": (lm.u, lm.v), "optical_flow": (om.u, om.v),
-                              "pysteps": (pv[0], pv[1]),
-                              "pysteps_tuned": (pt[0], pt[1])}.items():
+            motions = {"optical_flow": (om.u, om.v), "pysteps": (pv[0], pv[1]),
+                       "pysteps_tuned": (pt[0], pt[1])}
+            if net is not None:
+                lm = learned_motion(net, frames)
+                motions["learned"] = (lm.u, lm.v)
+            for m, (u, v) in motions.items():
                 merr.setdefault(kind, {}).setdefault(m, []).append(
                     verify.relative_motion_error(u, v, d.u, d.v, inner))
         results["sst"] = {
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             "motion_error": {k: {m: float(np.mean(v)) for m, v in per.items()}
                              for k, per in merr.items()}}
         print(f"\nSST ({cfg.size}x{cfg.size}, flows {flows}, {n_test} test sequences, CNN "
-              f"trained {steps} steps in {t_train:.0f} s)")
+              + ("not used)" if net is None else f"trained {steps} steps in {t_train:.0f} s)"))
         print(f"{'flow':12s} {'method':15s} {'MSE lead1':>10s} {'MSE lead6':>10s} "
               f"{'/pysteps_t':>10s} {'/persist':>9s} {'motion err':>10s}")
         for kind, per in results["sst"]["mse"].items():
@@ -181,9 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps or (200 if args.quick else cfg.train.steps)
         cfg = replace(cfg, train=replace(cfg.train, steps=steps))
         t0 = time.perf_counter()
-        tr = rain_dataset(cfg.n_train, cfg.ntime, cfg.rain_size, seed=args.seed)
         te = rain_dataset(n_test, n_in + n_leads, cfg.rain_size, seed=args.seed + 1000)
-        net = train_nowcaster(tr, "rain_rate", cfg.train, progress=False)
+        net = None
+        if not args.skip_learned:
+            tr = rain_dataset(cfg.n_train, cfg.ntime, cfg.rain_size, seed=args.seed)
+            net = train_nowcaster(tr, "rain_rate", cfg.train, progress=False)
         t_train = time.perf_counter() - t0
         fwd, inv = TRANSFORMS["rain_rate"]
         extra = {}
@@ -197,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         best = max((m for m in res if m.startswith("pysteps")),
                    key=lambda m: res[m]["csi_1"])
         print(f"\nrain ({cfg.rain_size}x{cfg.rain_size}, {n_test} test sequences, +"
-              f"{5 * n_leads} min; CNN {steps} steps in {t_train:.0f} s); best pysteps: {best}")
+              f"{5 * n_leads} min; "
+              + ("no CNN" if net is None else f"CNN {steps} steps in {t_train:.0f} s")
+              + f"); best pysteps: {best}")
         print(f"{'method':20s} {'CSI 1':>7s} {'CSI 5':>7s} {'FSS 1':>7s} "
               f"{'dCSI1':>7s} {'dCSI5':>7s} {'dFSS':>7s}  (d = minus best pysteps)")
         for m, s in res.items():
@@ -213,11 +225,13 @@ def main(argv: list[str] | None = None) -> int:
         steps = args.steps or (200 if args.quick else cfg.train.steps)
         cfg = replace(cfg, train=replace(cfg.train, steps=steps))
         t0 = time.perf_counter()
-        tr = tsm_dataset(cfg.n_train, cfg.ntime, cfg.tsm_size, cover=cfg.cover,
-                         seed=args.seed)
         te = tsm_dataset(n_test, n_in + n_leads, cfg.tsm_size, cover=cfg.cover,
                          seed=args.seed + 1000)
-        net = train_nowcaster(tr, "tsm", cfg.train, progress=False)
+        net = None
+        if not args.skip_learned:
+            tr = tsm_dataset(cfg.n_train, cfg.ntime, cfg.tsm_size, cover=cfg.cover,
+                             seed=args.seed)
+            net = train_nowcaster(tr, "tsm", cfg.train, progress=False)
         t_train = time.perf_counter() - t0
         fwd, inv = TRANSFORMS["tsm"]
         extra = {name: _xr_wrap(fn, fwd, inv) for name, fn in ps.items()}
@@ -225,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         results["tsm"] = {"size": cfg.tsm_size, "n_test": n_test, "cloud_cover": cfg.cover,
                           "steps": steps, "train_seconds": t_train, "rmse_log": res}
         print(f"\nsuspended matter ({cfg.tsm_size}x{cfg.tsm_size}, {cfg.cover:.0%} mean cloud "
-              f"cover, {n_test} test sequences; CNN {steps} steps in {t_train:.0f} s)")
+              f"cover, {n_test} test sequences; "
+              + ("no CNN)" if net is None else f"CNN {steps} steps in {t_train:.0f} s)"))
         print(f"{'method':15s} {'RMSE log lead1':>15s} {'lead6':>8s} {'/pysteps_t':>10s}")
         for m, s in res.items():
             print(f"{m:15s} {s[0]:15.4f} {s[-1]:8.4f} {s[-1] / res['pysteps_tuned'][-1]:10.3f}")

@@ -9,6 +9,10 @@ Submodules (xarray in and out, dims ``(time, y, x)``, NaN for missing pixels):
     differentiable semi-Lagrangian (bilinear) warping by a motion field (torch);
 ``motion``
     classical dense optical flow (pyramidal Lucas-Kanade) and extrapolation;
+``learned_motion``
+    the motion CNN of de Bezenac et al. (2018): end-to-end training and forecasts;
+``nets``
+    a small U-Net;
 ``verify``
     MSE/RMSE per lead, CSI/POD/FAR, fractions skill score, Dice, motion error;
 ``plots``
