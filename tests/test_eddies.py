@@ -1,0 +1,119 @@
+"""Eddy detection: geometric closed-contour detector and EddyNet (U-Net + Dice loss)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from climlearn.casestudies.eddies import (
+    detect_eddynet,
+    detect_geometric,
+    dice_loss,
+    eddy_maps,
+    export_eddynet,
+    train_eddynet,
+)
+from climlearn.export import load
+from climlearn.fields.synthetic import to_dataarray
+
+# (y, x, radius, amplitude, sign): isolated eddies on a flat sea
+PLANTED = [(15.0, 14.0, 4.0, 0.20, 1), (40.0, 44.0, 5.0, 0.15, -1), (44.0, 15.0, 3.5, 0.1, 1)]
+
+
+def _planted(ny=60, nx=60):
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(float)
+    ssh = 0.01 * np.sin(2 * np.pi * xx / nx)  # a gentle large-scale slope
+    for y, x, r, a, s in PLANTED:
+        ssh += s * a * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * r * r))
+    return to_dataarray(ssh[None], "ssh", "m", "sea surface height")
+
+
+def test_geometric_detector_finds_planted_eddies():
+    mask, eddies = detect_geometric(_planted())
+    assert len(eddies) == len(PLANTED)
+    for y, x, r, a, s in PLANTED:
+        d = np.hypot(eddies.y - y, eddies.x - x)
+        e = eddies.loc[d.idxmin()]
+        assert d.min() <= 1.0 and e.sign == s
+        assert 0.7 * r <= e.radius <= 1.3 * r, (e.radius, r)
+        assert 0.8 * a <= e.amplitude <= 1.1 * a, (e.amplitude, a)
+        assert mask.values[0, int(y), int(x)] == (1 if s > 0 else 2)
+    assert mask.values[0, 0, 0] == 0
+
+
+def test_geometric_detector_handles_nan_land():
+    ssh = _planted()
+    ssh[0, 30:, :8] = np.nan  # land west of the third eddy's neighbourhood, far from others
+    mask, eddies = detect_geometric(ssh)
+    assert np.isnan(mask.values[0, 30:, :8]).all()
+    assert {(round(e.y), round(e.x)) for _, e in eddies.iterrows()} >= {(15, 14), (40, 44)}
+
+
+def test_dice_loss_zero_for_perfect_and_matches_numpy():
+    rng = np.random.default_rng(0)
+    target = torch.from_numpy(rng.integers(0, 3, (2, 8, 9)))
+    onehot = torch.nn.functional.one_hot(target, 3).permute(0, 3, 1, 2).double()
+    assert float(dice_loss(onehot, target)) == pytest.approx(0.0, abs=1e-12)
+    probs = torch.softmax(torch.from_numpy(rng.standard_normal((2, 3, 8, 9))), dim=1)
+    p, t = probs.numpy(), onehot.numpy()
+    ref = 1 - np.mean([(2 * (p[:, c] * t[:, c]).sum() + 1e-6)
+                       / (p[:, c].sum() + t[:, c].sum() + 1e-6) for c in range(3)])
+    assert float(dice_loss(probs, target)) == pytest.approx(ref, rel=1e-10)
+    # ignored pixels (class -1) do not count
+    masked = target.clone()
+    masked[:, 0] = -1
+    wrong = onehot.clone()
+    wrong[:, :, 0] = torch.roll(wrong[:, :, 0], 1, dims=1)
+    assert float(dice_loss(wrong, masked)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_eddy_maps_truth_is_consistent():
+    maps, eddies = eddy_maps(n=3, ny=40, nx=40, n_eddies=(2, 4), seed=4)
+    assert maps.ssh.dims == ("time", "y", "x") and maps.ssh.attrs["units"] == "m"
+    for e in eddies.itertuples():
+        cls = maps.classes.values[e.time, int(round(e.y)), int(round(e.x))]
+        assert cls == (1 if e.sign > 0 else 2)
+    assert set(np.unique(maps.classes.values)) <= {0, 1, 2}
+
+
+def test_eddynet_trains_detects_with_nan_and_exports(tmp_path):
+    maps, _ = eddy_maps(n=12, ny=32, nx=32, n_eddies=(1, 3), radius=(2.0, 4.0), seed=1)
+    net = train_eddynet(maps.ssh, maps.classes, epochs=2, batch_size=6, base=4, depth=1)
+    assert len(net.history) == 2 and np.isfinite(net.history).all()
+    ssh = maps.ssh.copy()
+    ssh[:, :4, :4] = np.nan
+    mask, eddies = detect_eddynet(net, ssh)
+    assert mask.dims == ("time", "y", "x")
+    assert np.isnan(mask.values[:, :4, :4]).all()
+    assert set(np.unique(mask.values[np.isfinite(mask.values)])) <= {0, 1, 2}
+    assert list(eddies.columns) == ["time", "y", "x", "radius", "amplitude", "sign"]
+    # TorchScript export reproduces the eager network (normalisation inside the file)
+    x = torch.randn(3, 1, 32, 32) * 0.1
+    path = export_eddynet(net, tmp_path / "eddynet.pt", example=x)
+    module, card = load(path)
+    with torch.no_grad():
+        want = net.model(x / net.scale)
+        got = module(x)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    assert card["inputs"][0]["name"] == "ssh"
+
+
+def test_wrappers_reject_malformed_input():
+    maps, _ = eddy_maps(n=2, ny=24, nx=24, n_eddies=(1, 2), radius=(2.0, 3.0), seed=0)
+    with pytest.raises(ValueError, match="dims"):
+        detect_geometric(maps.ssh.rename(x="lon"))
+    with pytest.raises(TypeError, match="DataArray"):
+        detect_geometric(maps.ssh.values)
+    bad = maps.ssh.copy()
+    bad[1] = np.nan
+    with pytest.raises(ValueError, match=r"no finite pixel.*\[1\]"):
+        detect_geometric(bad)
+    with pytest.raises(ValueError, match="grids differ"):
+        train_eddynet(maps.ssh, maps.classes.isel(x=slice(0, 20)), epochs=1)
+    with pytest.raises(ValueError, match="classes must hold"):
+        train_eddynet(maps.ssh, maps.classes + 3, epochs=1)
+    with pytest.raises(ValueError, match="radius range"):
+        eddy_maps(n=1, ny=10, nx=10, radius=(3.0, 7.0))
+    assert isinstance(maps, xr.Dataset)
