@@ -29,7 +29,8 @@ program run_ocean
   use, intrinsic :: iso_fortran_env, only: error_unit, int64
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use mpi
-  use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads
+  use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads, &
+                       cl_model_input_shape
   use ocean_physics, only: oc_grid, oc_basin_mask, oc_initial, mixing, oc_step
   use ocean_ml_mixing, only: oml_init, oml_mixing, oml_guard_columns
   implicit none
@@ -50,6 +51,7 @@ program run_ocean
                                  avm(:, :, :), qsurf(:, :), tsum(:, :, :), qsum(:, :), &
                                  lavt(:, :, :)
   integer(int64) :: nguard
+  integer(int64), allocatable :: xshape(:)
   real(c_double) :: w0, w1, w2, wmix, wstep, wfwd, buf(3), time
   logical :: exists, ml
   type(cl_model) :: model
@@ -122,7 +124,10 @@ program run_ocean
     call cl_set_num_threads(1)
     call cl_model_load(model, trim(model_path), stat=ios, errmsg=msg)
     if (ios /= 0) call fail('cannot load model '//trim(model_path)//': '//trim(msg))
-    call oml_init(own == 1, e3w)
+    ! a network with 2 input features is per interface, otherwise per column
+    call cl_model_input_shape(model, 1, xshape, stat=ios, errmsg=msg)
+    if (ios /= 0) call fail('cannot read the input shape of '//trim(model_path)//': '//trim(msg))
+    call oml_init(own == 1, e3w, pointwise_net=size(xshape) == 2 .and. xshape(1) == 2)
   end if
 
   avt = 0.0_c_double
