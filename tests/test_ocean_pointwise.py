@@ -37,9 +37,9 @@ def columns(s):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     cfg = oc.parse_config({
-        "seed": 0, "grid": GRID.as_dict(), "dt": DT, "spinup_days": 5, "train_days": 30,
+        "seed": 0, "grid": GRID.as_dict(), "dt": DT, "spinup_days": 5, "train_days": 20,
         "sample_every": 4, "online_days": 1,
-        "emulators": {"pointwise": {"hidden": [8, 8], "epochs": 15, "batch_size": 256,
+        "emulators": {"pointwise": {"hidden": [8, 8], "epochs": 8, "batch_size": 256,
                                     "lr": 1e-2, "max_samples": 20000}}})
     ds, _ = data.generate(cfg, progress=False)
     res = emulators.train_all(cfg, ds, tmp_path_factory.mktemp("pw_models"), progress=False)
@@ -107,7 +107,7 @@ def test_host_pointwise_step_equals_python_and_ranks_agree(trained):
     for name in "tuv":
         np.testing.assert_allclose(getattr(run, name), want[name], rtol=1e-9, atol=1e-12)
     assert run.info["BACKEND"] == "native" and run.guard_fallback_columns == 0
-    kw = {"scheme": "ml", "model_path": res["path"], "nsteps": 120, "dt": DT,
+    kw = {"scheme": "ml", "model_path": res["path"], "nsteps": 48, "dt": DT,
           "time0": 40 * DT, "init": s0}
     one, two = online.run_host(GRID, ranks=1, **kw), online.run_host(GRID, ranks=2, **kw)
     for name in ("tmean", "t", "u", "v", "qsum", "log10_avt_mean"):

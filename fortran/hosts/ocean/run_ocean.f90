@@ -14,7 +14,10 @@
 !> one intra-op thread and calls it once per step on all of its water columns through
 !> climlearn's layout helper (module ocean_ml_mixing: gather T, u, v into x(3 jpk, ncol),
 !> forward, scatter 10**y into avt, avm), with the guard on: columns whose network output
-!> is not finite get the reference scheme instead.
+!> is not finite get the reference scheme instead. A model with 2 input features is a
+!> pointwise (per-interface) emulator: ocean_ml_mixing then computes [Ri / (1 + Ri),
+!> static-instability flag] at every water interface of the rank and runs the network
+!> once on that batch (FORWARD_SECONDS_PER_STEP is then the network call alone).
 !> Every field is reduced onto rank 0 with each column from its owner alone, so the
 !> results do not depend on the number of ranks. Rank 0 writes out_file, a stream of
 !> float64: time-mean t, final t, u, v (jpi, jpj, jpk each), accumulated surface heat input
