@@ -190,8 +190,10 @@ module climlearn_layouts
   character(len=*), parameter :: WHO = "cl_layout_forward: "
 
   !> Columns per block of the transposes: a block of the work buffer stays in cache
-  !> while every level of its columns is packed, checked and unpacked.
-  integer, parameter :: BLOCK_COLS = 256
+  !> while every level of its columns is packed, checked and unpacked. Each level writes
+  !> one value per column, i.e. one cache line per column of the block, so the block is
+  !> kept to 64 columns (64 lines of every buffer row set: within L1 for ~60 features).
+  integer, parameter :: BLOCK_COLS = 64
 
 contains
 
