@@ -7,8 +7,8 @@ Each model is an exported emulator for that grid, e.g. ``OUT/models/pointwise.pt
 interface: one batch of 10,603 points per step) and ``OUT/models/mlp.pt`` (whole column:
 one batch of 461 columns per step) from ``climlearn ocean pipeline --out OUT``. The runs
 start from the state at rest spun up for ``--spinup`` steps by the reference host (so the
-mixing sees stratification and shear). The schemes are interleaved over ROUNDS rounds
-and the best round of each is kept, so background load biases none of them.
+mixing sees stratification and shear). The schemes are interleaved over ``--rounds``
+rounds (default 3) and the best round of each is kept, so background load biases none.
 Figures are per model step, same host, same step: the mixing (reference scheme; or, for
 an emulator, feature computation + gather + network + guard + scatter + 10**y), the
 network call alone (FORWARD: for the column emulator the whole layout call), and the
@@ -38,6 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", help="exported emulators for the grid")
     parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=ROUNDS,
+                        help=f"interleaved rounds, the best kept (default {ROUNDS})")
     parser.add_argument("--spinup", type=int, default=24 * 30,
                         help="reference steps before the timed runs (default 30 days)")
     parser.add_argument("--jpi", type=int, default=24)
@@ -53,7 +55,7 @@ def main() -> int:
     time0 = 3600.0 * args.spinup
     runs = [("reference", None)] + [(Path(m).stem, m) for m in args.models]
     best: dict[str, dict] = {}
-    for _ in range(ROUNDS):
+    for _ in range(args.rounds):
         for name, model in runs:
             run = online.run_host(g, scheme="reference" if model is None else "ml",
                                   model_path=model, nsteps=args.steps, dt=3600.0,
@@ -68,7 +70,7 @@ def main() -> int:
     ref = best["reference"]
     print(f"ocean mixing, 1 rank, {ncol} water columns x {g.jpk} levels "
           f"({npts} interior W points) per step, {args.steps} steps after "
-          f"{args.spinup} spin-up steps, best of {ROUNDS} rounds")
+          f"{args.spinup} spin-up steps, best of {args.rounds} rounds")
     print(f"{'scheme':<30}{'batch':>14}{'mixing us':>11}{'network us':>12}{'rest us':>10}"
           f"{'mixing ratio':>14}{'step ratio':>12}{'guard':>7}")
     ref_step = ref["MIXING"] + ref["STEP"]
