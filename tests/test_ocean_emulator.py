@@ -134,7 +134,8 @@ def test_fit_and_export_reproduce_the_emulator(tiny, tmp_path):
 
 
 def test_registry_and_r2():
-    with pytest.raises(ValueError, match=r"valid names are \['mlp', 'mlp_linear', 'mlp_raw'\]"):
+    with pytest.raises(ValueError,
+                       match=r"valid names are \['mlp', 'mlp_linear', 'mlp_raw', 'pointwise'\]"):
         emulators.get_emulator("transformer")
     rng = np.random.default_rng(0)
     y = rng.normal(size=(100, 3))

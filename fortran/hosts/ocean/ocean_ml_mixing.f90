@@ -8,7 +8,18 @@
 !> call oml_guard_columns(nbad)                           ! columns overruled so far
 !> ```
 !>
-!> The network takes the T, u, v profiles of a column, x(3 jpk), and returns
+!> Two kinds of network (`oml_init`'s `pointwise`):
+!>
+!> Pointwise (per interface): the network takes x(2) = [r, e] at one interior W point,
+!> r = N2+ / (N2+ + max(S2, s2_min)) = Ri / (1 + Ri) and e = 1 where N2 <= n2_evd (static
+!> instability) else 0, N2 and S2 as in the scheme, and returns y(2) = [log10 avt,
+!> log10 avm] there. All interfaces of this rank's water columns form ONE batch,
+!> x(2, ncol (jpk-1)), interface p = c + (k-1) ncol for column c and level k, in work
+!> arrays allocated once by `oml_init`; one `cl_model_forward` call per step, then
+!> avt, avm = 10**y. Guard: a column with a non-finite y, or y outside [-12, 3], gets the
+!> reference scheme.
+!>
+!> Whole column: the network takes the T, u, v profiles of a column, x(3 jpk), and returns
 !> y = [log10 avt, log10 avm] on the jpk-1 interior W levels. `cl_layout_forward` gathers
 !> the columns of the mask, runs the network once on all of them and scatters y into
 !> log10 fields; this module then writes 10**y into avt and avm on the columns the guard
@@ -19,8 +30,8 @@ module ocean_ml_mixing
   use, intrinsic :: iso_fortran_env, only: int64
   use mpi, only: MPI_Wtime
   use climlearn, only: cl_model, cl_layout, cl_layout_init, cl_layout_forward, cl_field, &
-                       cl_layout_counts
-  use ocean_physics, only: mixing
+                       cl_layout_counts, cl_model_forward
+  use ocean_physics, only: mixing, oc_constants
   implicit none
   private
 
@@ -42,16 +53,52 @@ module ocean_ml_mixing
                                                pavt(:, :, :) => null(), &
                                                pavm(:, :, :) => null()
 
+  !> Pointwise network: on/off, columns (i, j) of this rank, the batch x(2, npoint) and
+  !> y(2, npoint), 1 / e3w and 1 / e3w**2, constants, columns given to the reference.
+  logical, save :: pointwise = .false.
+  integer, save :: ncol = 0
+  integer, allocatable, save :: ci(:), cj(:)
+  real(c_double), allocatable, save :: xp(:, :), yp(:, :), rdz(:), rdz2(:)
+  real(c_double), save :: gal = 0, s2min = 0, n2evd = 0
+  integer(int64), save :: nbad_pw = 0
+
 contains
 
-  !> Choose the columns the network runs on, once before the time loop.
-  subroutine oml_init(mask, e3w)
+  !> Choose the columns the network runs on, once before the time loop; `pointwise` (default
+  !> false) selects the per-interface network (module documentation).
+  subroutine oml_init(mask, e3w, pointwise_net)
     logical, intent(in) :: mask(:, :)              !< true = this rank computes the column
     real(c_double), intent(in) :: e3w(:)           !< distance between T levels (jpk-1), m
-    integer :: ni, nj, nk
+    logical, intent(in), optional :: pointwise_net !< the network is per interface
+    integer :: ni, nj, nk, i, j, c
+    real(c_double) :: cst(19)
     ni = size(mask, 1)
     nj = size(mask, 2)
     nk = size(e3w) + 1
+    pointwise = .false.
+    if (present(pointwise_net)) pointwise = pointwise_net
+    if (pointwise) then
+      call oc_constants(cst)
+      gal = cst(3) * cst(4)          ! grav alpha_t
+      n2evd = cst(13)
+      s2min = cst(14)
+      ncol = count(mask)
+      if (allocated(ci)) deallocate (ci, cj, xp, yp, rdz, rdz2)
+      allocate (ci(ncol), cj(ncol), xp(2, ncol * (nk - 1)), yp(2, ncol * (nk - 1)), &
+                rdz(nk - 1), rdz2(nk - 1))
+      c = 0
+      do j = 1, nj
+        do i = 1, ni
+          if (.not. mask(i, j)) cycle
+          c = c + 1
+          ci(c) = i
+          cj(c) = j
+        end do
+      end do
+      rdz = 1.0_c_double / e3w
+      rdz2 = rdz * rdz
+      nbad_pw = 0
+    end if
     call cl_layout_init(layout, mask)
     if (allocated(ly_t)) deallocate (ly_t, ly_m, rejected, refmask)
     allocate (ly_t(ni, nj, nk - 1), ly_m(ni, nj, nk - 1), rejected(ni, nj), refmask(ni, nj))
@@ -80,6 +127,10 @@ contains
     integer :: i, j, k
     real(c_double) :: w
     errmsg = ''
+    if (pointwise) then
+      call mixing_pointwise(net, t, u, v, avt, avm, wfwd, stat, errmsg)
+      return
+    end if
     pt => t
     pu => u
     pv => v
@@ -104,6 +155,84 @@ contains
     end do
   end subroutine oml_mixing
 
+  !> The pointwise network on every interface of the columns (features, one forward call,
+  !> 10**y, guard with the reference scheme). `wfwd` accumulates the forward call alone.
+  subroutine mixing_pointwise(net, t, u, v, avt, avm, wfwd, stat, errmsg)
+    type(cl_model), intent(inout) :: net
+    real(c_double), intent(in), target, contiguous :: t(:, :, :), u(:, :, :), v(:, :, :)
+    real(c_double), intent(inout), target, contiguous :: avt(:, :, :), avm(:, :, :)
+    real(c_double), intent(inout) :: wfwd
+    integer, intent(out) :: stat
+    character(len=*), intent(out) :: errmsg
+    real(c_double), parameter :: ln10 = log(10.0_c_double)
+    real(c_double), parameter :: ylo = -12.0_c_double, yhi = 3.0_c_double
+    real(c_double) :: n2, n2p, s2, du, dv, a, b, w
+    integer :: c, i, j, k, p, nk1, nrej
+    nk1 = size(avt, 3)
+    ! features, interface p = c + (k-1) ncol
+    do k = 1, nk1
+      p = (k - 1) * ncol
+      do c = 1, ncol
+        i = ci(c)
+        j = cj(c)
+        n2 = gal * (t(i, j, k) - t(i, j, k + 1)) * rdz(k)
+        du = u(i, j, k) - u(i, j, k + 1)
+        dv = v(i, j, k) - v(i, j, k + 1)
+        s2 = (du * du + dv * dv) * rdz2(k)
+        n2p = max(n2, 0.0_c_double)
+        xp(1, p + c) = n2p / (n2p + max(s2, s2min))
+        xp(2, p + c) = merge(1.0_c_double, 0.0_c_double, n2 <= n2evd)
+      end do
+    end do
+    w = MPI_Wtime()
+    call cl_model_forward(net, xp, yp, stat=stat, errmsg=errmsg)
+    wfwd = wfwd + (MPI_Wtime() - w)
+    if (stat /= 0) return
+    ! 10**y; a value outside [ylo, yhi] (NaN included) rejects its column
+    nrej = 0
+    do k = 1, nk1
+      p = (k - 1) * ncol
+      do c = 1, ncol
+        i = ci(c)
+        j = cj(c)
+        a = yp(1, p + c)
+        b = yp(2, p + c)
+        if (a >= ylo .and. a <= yhi .and. b >= ylo .and. b <= yhi) then
+          avt(i, j, k) = exp(ln10 * a)
+          avm(i, j, k) = exp(ln10 * b)
+        else
+          nrej = nrej + 1
+        end if
+      end do
+    end do
+    if (nrej > 0) call guard_pointwise(t, u, v, avt, avm)
+  end subroutine mixing_pointwise
+
+  !> The reference scheme on the columns with a rejected interface (pointwise network).
+  subroutine guard_pointwise(t, u, v, avt, avm)
+    real(c_double), intent(in), contiguous :: t(:, :, :), u(:, :, :), v(:, :, :)
+    real(c_double), intent(inout), contiguous :: avt(:, :, :), avm(:, :, :)
+    integer :: c, k, p, ncolbad
+    logical :: ok
+    refmask = 0
+    ncolbad = 0
+    do c = 1, ncol
+      ok = .true.
+      do k = 1, size(avt, 3)
+        p = c + (k - 1) * ncol
+        ok = ok .and. yp(1, p) >= -12.0_c_double .and. yp(1, p) <= 3.0_c_double .and. &
+             yp(2, p) >= -12.0_c_double .and. yp(2, p) <= 3.0_c_double
+      end do
+      if (.not. ok) then
+        refmask(ci(c), cj(c)) = 1
+        ncolbad = ncolbad + 1
+      end if
+    end do
+    nbad_pw = nbad_pw + ncolbad
+    call mixing(int(size(t, 1), c_int), int(size(t, 2), c_int), int(size(t, 3), c_int), &
+                refmask, e3w_ref, t, u, v, avt, avm)
+  end subroutine guard_pointwise
+
   !> The guard's reference: the Pacanowski-Philander scheme on the rejected columns (flat
   !> indices ic = i + (j-1) jpi), written into the avt, avm of the current call.
   subroutine pp_columns(columns)
@@ -124,7 +253,11 @@ contains
   !> over the calls (a column rejected at two steps counts twice).
   subroutine oml_guard_columns(nbad)
     integer(int64), intent(out) :: nbad   !< rejected columns, this rank
-    call cl_layout_counts(layout, nbad=nbad)
+    if (pointwise) then
+      nbad = nbad_pw
+    else
+      call cl_layout_counts(layout, nbad=nbad)
+    end if
   end subroutine oml_guard_columns
 
 end module ocean_ml_mixing

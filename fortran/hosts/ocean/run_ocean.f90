@@ -14,7 +14,10 @@
 !> one intra-op thread and calls it once per step on all of its water columns through
 !> climlearn's layout helper (module ocean_ml_mixing: gather T, u, v into x(3 jpk, ncol),
 !> forward, scatter 10**y into avt, avm), with the guard on: columns whose network output
-!> is not finite get the reference scheme instead.
+!> is not finite get the reference scheme instead. A model with 2 input features is a
+!> pointwise (per-interface) emulator: ocean_ml_mixing then computes [Ri / (1 + Ri),
+!> static-instability flag] at every water interface of the rank and runs the network
+!> once on that batch (FORWARD_SECONDS_PER_STEP is then the network call alone).
 !> Every field is reduced onto rank 0 with each column from its owner alone, so the
 !> results do not depend on the number of ranks. Rank 0 writes out_file, a stream of
 !> float64: time-mean t, final t, u, v (jpi, jpj, jpk each), accumulated surface heat input
@@ -29,7 +32,8 @@ program run_ocean
   use, intrinsic :: iso_fortran_env, only: error_unit, int64
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use mpi
-  use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads
+  use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads, &
+                       cl_model_input_shape
   use ocean_physics, only: oc_grid, oc_basin_mask, oc_initial, mixing, oc_step
   use ocean_ml_mixing, only: oml_init, oml_mixing, oml_guard_columns
   implicit none
@@ -50,6 +54,7 @@ program run_ocean
                                  avm(:, :, :), qsurf(:, :), tsum(:, :, :), qsum(:, :), &
                                  lavt(:, :, :)
   integer(int64) :: nguard
+  integer(int64), allocatable :: xshape(:)
   real(c_double) :: w0, w1, w2, wmix, wstep, wfwd, buf(3), time
   logical :: exists, ml
   type(cl_model) :: model
@@ -122,7 +127,10 @@ program run_ocean
     call cl_set_num_threads(1)
     call cl_model_load(model, trim(model_path), stat=ios, errmsg=msg)
     if (ios /= 0) call fail('cannot load model '//trim(model_path)//': '//trim(msg))
-    call oml_init(own == 1, e3w)
+    ! a network with 2 input features is per interface, otherwise per column
+    call cl_model_input_shape(model, 1, xshape, stat=ios, errmsg=msg)
+    if (ios /= 0) call fail('cannot read the input shape of '//trim(model_path)//': '//trim(msg))
+    call oml_init(own == 1, e3w, pointwise_net=size(xshape) == 2 .and. xshape(1) == 2)
   end if
 
   avt = 0.0_c_double

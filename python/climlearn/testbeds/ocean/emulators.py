@@ -28,6 +28,10 @@ Registry (:data:`EMULATORS`):
 - ``mlp_linear``: an MLP whose first layer sees the standardised vertical differences
   (linear; folded into the first trained layer after training).
 - ``mlp_raw``: the same MLP on the standardised profiles themselves.
+- ``pointwise``: a tiny MLP per interface (W point) on two features the host computes
+  from N^2 and S^2, run on all water interfaces of the basin as one batch
+  (:class:`~climlearn.testbeds.ocean.emulator_pointwise.PointwiseEmulator`); its cost per
+  step is close to the scheme's.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ from climlearn.models import MLP
 
 from .config import EmulatorOptions
 from .data import INPUTS, OUTPUTS
+from .emulator_pointwise import PointwiseEmulator
+from .physics import OceanGrid
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +341,17 @@ EMULATORS = {"mlp": _mlp, "mlp_linear": _mlp_linear, "mlp_raw": _mlp_raw}
 """Emulator name -> constructor taking :class:`EmulatorOptions`."""
 
 
-def get_emulator(name: str, options: EmulatorOptions | None = None) -> ColumnEmulator:
-    """A new, untrained emulator by name; ValueError listing the valid names otherwise."""
+def _pointwise(options: EmulatorOptions) -> PointwiseEmulator:
+    return PointwiseEmulator(options)
+
+
+EMULATORS["pointwise"] = _pointwise
+
+
+def get_emulator(name: str, options: EmulatorOptions | None = None
+                 ) -> ColumnEmulator | PointwiseEmulator:
+    """A new, untrained emulator by name; ValueError listing the valid names otherwise.
+    A ``pointwise`` emulator needs the grid's ``e3w`` set before ``fit``."""
     if name not in EMULATORS:
         raise ValueError(f"unknown emulator {name!r}; valid names are {sorted(EMULATORS)}")
     return EMULATORS[name](options or EmulatorOptions())
@@ -353,9 +368,13 @@ def train_all(config, ds: xr.Dataset, out_dir: str | os.PathLike, *,
     x, y = stack_inputs(ds), stack_outputs(ds)
     fingerprint = {"shape": list(x.shape), "checksum": checksum(x, y),
                    "description": "reference basin run (climlearn.testbeds.ocean.data)"}
+    grid = OceanGrid(**{k: ds.attrs[f"grid_{k}"] for k in ("jpi", "jpj", "jpk", "dz_top",
+                                                            "dz_bot")})
     results = {}
     for name in sorted(config.emulators):
         em = get_emulator(name, config.emulators[name])
+        if isinstance(em, PointwiseEmulator):
+            em.e3w = grid.e3w
         log.info("training %s on %d columns", name, x.shape[0])
         info = em.fit(x, y, seed=config.seed, groups=int(ds.attrs["snapshots"]),
                       progress=progress)

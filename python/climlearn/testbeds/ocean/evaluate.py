@@ -56,8 +56,10 @@ def heat_budget(grid: physics.OceanGrid, t_start: np.ndarray, run: OnlineRun) ->
 
 
 def online_metrics(grid: physics.OceanGrid, t_start: np.ndarray, ref: OnlineRun,
-                   emu: OnlineRun) -> dict[str, Any]:
-    """Compare an emulator run with the reference run (see the module docstring)."""
+                   emu: OnlineRun, *, pointwise: bool = False) -> dict[str, Any]:
+    """Compare an emulator run with the reference run (see the module docstring).
+    ``pointwise``: the network's batch is every water interface of the rank (one sample
+    per W point), not every water column."""
     water = grid.mask == 1
     finite = bool(np.all(np.isfinite(emu.t[water])) and np.all(np.isfinite(emu.tmean[water])))
     diff = (emu.tmean - ref.tmean)[water]             # (nwater, jpk)
@@ -78,6 +80,9 @@ def online_metrics(grid: physics.OceanGrid, t_start: np.ndarray, ref: OnlineRun,
         "heat_emulator": heat_budget(grid, t_start, emu),
         "cost": {
             "batch_columns_per_rank": int(np.ceil(nwater / ranks)),
+            "network_batch_unit": "interface" if pointwise else "column",
+            "network_batch_per_rank": int(np.ceil(nwater / ranks))
+            * ((grid.jpk - 1) if pointwise else 1),
             "ranks": ranks,
             "levels": grid.jpk,
             "backend": emu.info.get("BACKEND", "?"),
