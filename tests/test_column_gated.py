@@ -59,7 +59,8 @@ def test_features_match_numpy():
     np.testing.assert_allclose(f[:, 20:40], q / qs, rtol=1e-10)
     gz = np.zeros_like(t)
     for k in range(1, 20):
-        gz[:, k] = gz[:, k - 1] + ph.RD * 0.5 * (t[:, k] + t[:, k - 1]) * np.log(p[:, k - 1] / p[:, k])
+        gz[:, k] = gz[:, k - 1] + ph.RD * 0.5 * (t[:, k] + t[:, k - 1]) * np.log(
+            p[:, k - 1] / p[:, k])
     b = (ph.CP * t[:, :1] + ph.LV * q[:, :1] - (ph.CP * t + gz + ph.LV * qs)) / ph.CP
     np.testing.assert_allclose(f[:, 40:], b, rtol=1e-9, atol=1e-9)
 

@@ -21,8 +21,16 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
-from .physics import CP, GRAV, LV, ColumnGrid, convection, initial_state
-from .physics import large_scale_condensation, physics_step
+from .physics import (
+    CP,
+    GRAV,
+    LV,
+    ColumnGrid,
+    convection,
+    initial_state,
+    large_scale_condensation,
+    physics_step,
+)
 
 __all__ = ["constrain", "emulated_run", "label_states"]
 
