@@ -11,6 +11,12 @@ package)::
     online: {days: 1095, mean_start_days: 180, ranks: 1}
     emulator: {name: mlp, options: {...}, epochs: 25, batch_size: 512, lr: 2.0e-3,
                test_fraction: 0.2, max_samples: 300000}
+    dagger: {rounds: 2, days: 365, every: 3, epochs: 10}   # on-policy rounds (.dagger)
+
+``dagger``: after the first training, ``rounds`` times: run the emulator online in
+Python for ``days``, label the states it reached (every ``every`` steps) with the
+reference scheme, add them to the training set and fine-tune for ``epochs`` epochs
+(``rounds: 0`` switches this off).
 
 ``emulator.name`` is a name of the emulator registry (:func:`.emulators.get_emulator`).
 Unknown or missing keys and bad values raise ``ValueError`` naming the key, what was
@@ -39,6 +45,7 @@ _SCHEMA: dict[str, Any] = {
     "online": {"days": float, "mean_start_days": float, "ranks": int},
     "emulator": {"name": str, "options": dict, "epochs": int, "batch_size": int,
                  "lr": float, "test_fraction": float, "max_samples": int},
+    "dagger": {"rounds": int, "days": float, "every": int, "epochs": int},
 }
 
 
@@ -83,6 +90,12 @@ def parse_config(raw: Any) -> dict[str, Any]:
     if not 0.0 < em["test_fraction"] < 1.0:
         raise ValueError(f"config emulator.test_fraction: expected in (0, 1), given "
                          f"{em['test_fraction']}")
+    dg = cfg["dagger"]
+    for key, lo in (("rounds", 0), ("every", 1), ("epochs", 1)):
+        if dg[key] < lo:
+            raise ValueError(f"config dagger.{key}: expected >= {lo}, given {dg[key]}")
+    if dg["rounds"] > 0 and dg["days"] <= 0:
+        raise ValueError(f"config dagger.days: expected > 0, given {dg['days']}")
     if cfg["online"]["ranks"] < 1:
         raise ValueError(f"config online.ranks: expected >= 1, given {cfg['online']['ranks']}")
     from .emulators import available_emulators

@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from . import config as column_config
+from .dagger import emulated_run, label_states
 from .data import augment, generate_reference, write_netcdf
 from .online import build_host, run_host
 from .physics import ColumnGrid
@@ -137,6 +139,24 @@ def run_pipeline(out: str | os.PathLike, *, quick: bool = False,
     fit = train_emulator(ds, cfg["emulator"], out / "models" / "convection.pt",
                          seed=cfg["seed"], extra=extra)
     timings["train_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dg = cfg["dagger"]
+    rounds: list[dict[str, Any]] = []
+    onpolicy = None
+    for r in range(dg["rounds"]):
+        nrun = int(round(dg["days"] * 86400 / dtime))
+        print(f"[2/4] on-policy round {r + 1}/{dg['rounds']}: emulator online in Python "
+              f"for {dg['days']:g} days, states labelled by the reference scheme")
+        res = emulated_run(fit["path"], grid, dtime, nrun, every=dg["every"])
+        new = label_states(res["t"], res["q"], grid, dtime)
+        onpolicy = new if onpolicy is None else xr.concat([onpolicy, new], dim="time")
+        em = dict(cfg["emulator"], epochs=dg["epochs"])
+        fit = train_emulator(ds, em, out / "models" / "convection.pt", seed=cfg["seed"] + r + 1,
+                             extra=extra, onpolicy=onpolicy, init=fit["state"])
+        rounds.append({"round": r + 1, "blowup_step_before": int(res["blowup_step"]),
+                       "new_samples": int(new.sizes["time"] * new.sizes["lat"]),
+                       "r2_dt_mean": fit["r2_dt_mean"], "r2_dq_mean": fit["r2_dq_mean"]})
+    timings["dagger_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     onl = cfg["online"]
@@ -163,7 +183,8 @@ def run_pipeline(out: str | os.PathLike, *, quick: bool = False,
     online = evaluate_runs(ref, ml, grid.sigma)
     online["years"] = nsteps * dtime / (365.0 * 86400.0)
     doc = {
-        "offline": {k: v for k, v in fit.items() if k != "path"},
+        "offline": {k: v for k, v in fit.items() if k not in ("path", "state")},
+        "dagger_rounds": rounds,
         "online": online,
         "cost": {"batch_columns": grid.klon, "ranks": onl["ranks"],
                  "reference_s_per_step": ref["conv_seconds_per_step"],

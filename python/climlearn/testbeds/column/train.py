@@ -66,31 +66,58 @@ def _stats(x: np.ndarray, klev: int, per_level: bool) -> tuple[np.ndarray, np.nd
 
 
 def train_emulator(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
-                   seed: int = 0, extra: xr.Dataset | None = None) -> dict[str, Any]:
+                   seed: int = 0, extra: xr.Dataset | None = None,
+                   onpolicy: xr.Dataset | None = None,
+                   init: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train ``emulator`` (the ``emulator`` section of the config) and export it to ``out``.
 
     ``extra`` (e.g. :func:`.data.augment` samples) joins the training part only; the
-    offline scores use the held-out end of ``ds``.
+    offline scores use the held-out end of ``ds``. ``onpolicy`` samples (states reached
+    by an emulator online, labelled by the reference scheme: :mod:`.dagger`) join the
+    training part AFTER the ``max_samples`` subsampling, so all of them are kept.
+    ``init`` (the ``state`` of a previous result) starts from those weights and the same
+    normalisation (fine-tuning) instead of a fresh network.
+
+    Emulators with a trigger head (``parts`` method, e.g. ``gated_mlp``) are trained on
+    a binary cross-entropy for the trigger (the reference fired: any non-zero tendency)
+    plus the mean squared error of the projected tendencies on the columns that fired;
+    their projection is set from the data first (levels with non-zero tendencies, and
+    the enthalpy weights cp dp/g, L dp/g from the dataset's sigma levels and ``ps``).
 
     Returns
     -------
     dict
         ``path`` of the exported file, ``r2_dt`` and ``r2_dq`` per level (test set),
         ``r2_dt_mean``/``r2_dq_mean`` (mean over levels with variance), ``loss`` history,
-        ``n_train``, ``n_test``, ``model`` name.
+        ``n_train``, ``n_test``, ``model`` name, ``state`` (weights and normalisation,
+        for ``init``); for trigger models ``trigger_accuracy`` on the test set.
     """
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 (one seed reaches numpy legacy users too)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small batches: one thread is fastest (and deterministic)
     try:
-        return _train(ds, emulator, out, seed, extra)
+        return _train(ds, emulator, out, seed, extra, onpolicy, init)
     finally:
         torch.set_num_threads(threads)
 
 
+def layer_thickness(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """Layer thickness dp and full-level pressure (Pa, ``(klev,)`` each) from the full
+    sigma levels (mid-points of layers from sigma 1 at the surface) and the first
+    column's surface pressure."""
+    sig = np.asarray(ds["lev"].values, dtype=float)
+    half = np.empty(len(sig) + 1)
+    half[0] = 1.0
+    for k, s in enumerate(sig):
+        half[k + 1] = 2.0 * s - half[k]
+    ps = float(np.asarray(ds["ps"].values).reshape(-1)[0]) if "ps" in ds else 1.0e5
+    return ps * (half[:-1] - half[1:]), ps * sig
+
+
 def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
-           seed: int, extra: xr.Dataset | None) -> dict[str, Any]:
+           seed: int, extra: xr.Dataset | None, onpolicy: xr.Dataset | None,
+           init: dict[str, Any] | None) -> dict[str, Any]:
     torch.manual_seed(seed)
     klev = ds.sizes["lev"]
     x, y = columns_xy(ds)
@@ -109,11 +136,33 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
     if len(x_tr) > emulator["max_samples"]:
         keep = rng.choice(len(x_tr), emulator["max_samples"], replace=False)
         x_tr, y_tr = x_tr[keep], y_tr[keep]
-    xm, xs = _stats(x_tr, klev, per_level=True)
-    ym, ys = _stats(y_tr, klev, per_level=False)
+    net = get_emulator(emulator["name"], klev, **emulator["options"])
+    gated = hasattr(net, "parts")
+    if init is not None:
+        xm, xs, ym, ys = (np.asarray(init[k]) for k in ("xm", "xs", "ym", "ys"))
+    else:
+        xm, xs = _stats(x_tr, klev, per_level=True)
+        ym, ys = _stats(y_tr, klev, per_level=False)
+        if gated:  # it standardises its own physical features
+            xm, xs = np.zeros_like(xm), np.ones_like(xs)
+    if onpolicy is not None:
+        xo, yo = columns_xy(onpolicy)
+        x_tr, y_tr = np.concatenate([x_tr, xo]), np.concatenate([y_tr, yo])
     xt = torch.as_tensor((x_tr - xm) / xs, dtype=torch.float32)
     yt = torch.as_tensor((y_tr - ym) / ys, dtype=torch.float32)
-    net = get_emulator(emulator["name"], klev, **emulator["options"])
+    if gated:
+        from .physics import CP, GRAV, LV
+
+        dp, pfull = layer_thickness(ds)
+        net.set_pressure(torch.as_tensor(pfull))
+        net.set_feature_stats(torch.as_tensor(x_tr[:: max(1, len(x_tr) // 100000)]))
+        weights = np.concatenate([CP * dp, LV * dp]) / GRAV * ys
+        active = np.abs(y_tr).max(axis=0) > 0
+        net.set_constraints(torch.as_tensor(weights), torch.as_tensor(active))
+    if init is not None:
+        net.load_state_dict(init["weights"])
+    fired = torch.as_tensor(np.abs(y_tr).max(axis=1) > 0, dtype=torch.float32)
+    bce = torch.nn.BCEWithLogitsLoss()
     opt = torch.optim.Adam(net.parameters(), lr=emulator["lr"])
     epochs, bs = emulator["epochs"], emulator["batch_size"]
     nb = max(1, len(xt) // bs)
@@ -127,7 +176,13 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
         total = 0.0
         for b in range(nb):
             idx = perm[b * bs:(b + 1) * bs]
-            loss = torch.mean((net(xt[idx]) - yt[idx]) ** 2)
+            if gated:
+                yp, logit = net.parts(xt[idx])
+                f = fired[idx]
+                err = ((yp - yt[idx]) ** 2).mean(dim=1)
+                loss = (err * f).sum() / f.sum().clamp(min=1.0) + bce(logit, f)
+            else:
+                loss = torch.mean((net(xt[idx]) - yt[idx]) ** 2)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -140,7 +195,11 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
         pred = net(torch.as_tensor((x_te - xm) / xs, dtype=torch.float32)).double().numpy()
     pred = pred * ys + ym
     r2 = r2_per_level(y_te, pred)
-    scores = {"r2_dt": r2[:klev].tolist(), "r2_dq": r2[klev:].tolist(),
+    scores: dict[str, Any] = {}
+    if gated:
+        scores["trigger_accuracy"] = float(np.mean((np.abs(pred).max(axis=1) > 0)
+                                                   == (np.abs(y_te).max(axis=1) > 0)))
+    scores |= {"r2_dt": r2[:klev].tolist(), "r2_dq": r2[klev:].tolist(),
               "r2_dt_mean": float(np.nanmean(r2[:klev])),
               "r2_dq_mean": float(np.nanmean(r2[klev:])),
               "rmse_dt_K_per_day": float(np.sqrt(((y_te[:, :klev] - pred[:, :klev]) ** 2)
@@ -159,5 +218,7 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
                   "scheme": "simplified Betts-Miller convection"})
     log.info("exported %s (R2 dT %.3f, dq %.3f)", path, scores["r2_dt_mean"],
              scores["r2_dq_mean"])
+    state = {"weights": {k: v.detach().clone() for k, v in net.state_dict().items()},
+             "xm": xm, "xs": xs, "ym": ym, "ys": ys}
     return {"path": str(path), "model": emulator["name"], "n_train": len(x_tr),
-            "n_test": len(x_te), "loss": losses, **scores}
+            "n_test": len(x_te), "loss": losses, "state": state, **scores}
