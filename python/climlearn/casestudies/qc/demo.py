@@ -60,11 +60,15 @@ def _profile_figure(out: Path, ds, som_flags, classic_flags) -> str:
 
     ft = ds["fault_type"].values
     z = ds["depth"].values
-    picks = [int(np.argmax((ft == code).any(axis=1))) for code in (1, 2, 3, 3)]
-    drift = np.flatnonzero((ft == 3).any(axis=1))
-    if drift.size > 1:
-        picks[3] = int(drift[1])
-    fig, ax = plt.subplots(1, len(picks), figsize=(3.2 * len(picks), 5), sharey=True)
+    picks: list[int] = []
+    for code in (1, 2, 3, 3):   # a profile whose only fault is of this type
+        only = np.flatnonzero((ft == code).any(axis=1) & ((ft == 0) | (ft == code)).all(1))
+        only = [int(i) for i in only if i not in picks]
+        if only:
+            picks.append(only[0])
+    fig, ax = plt.subplots(1, len(picks), figsize=(3.2 * len(picks), 5), sharey=True,
+                           squeeze=False)
+    ax = ax[0]
     for a, p in zip(ax, picks, strict=True):
         x = ds["temperature"].values[p]
         ok = (x > -2.5) & (x < 40)
@@ -75,9 +79,10 @@ def _profile_figure(out: Path, ds, som_flags, classic_flags) -> str:
         a.scatter(x[bad & ok], z[bad & ok], s=40, facecolors="none", edgecolors="tab:red",
                   label="injected fault")
         a.scatter(x[f_s & ok], z[f_s & ok], s=12, color="tab:blue", label="SOM flag")
-        a.scatter(x[f_c & ok], z[f_c & ok], s=14, marker="x", color="tab:orange",
+        a.scatter(x[f_c & ok], z[f_c & ok], s=30, marker="x", color="tab:orange", zorder=3,
                   label="classic flag")
         a.set_title(f"profile {p}: {FAULT_NAMES[int(ft[p][bad].max())]}", fontsize=9)
+        a.grid(alpha=0.3)
         a.set_xlabel("degC")
     ax[0].invert_yaxis()
     ax[0].set_ylabel("depth (m)")
