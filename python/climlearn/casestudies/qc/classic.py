@@ -92,13 +92,14 @@ def classic_qc(series: xr.DataArray, *, fail_span: tuple[float, float] = (-40.0,
                suspect_span: tuple[float, float] | None = (-20.0, 50.0),
                spike_suspect: float | None = None, spike_fail: float | None = None,
                spike_factor: float = 4.0, flat_tolerance: float = 1e-3,
-               flat_suspect: int = 3, flat_fail: int = 6) -> xr.Dataset:
-    """Gross-range, spike and flat-line tests along ``time`` for each series.
+               flat_suspect: int = 3, flat_fail: int = 6, dim: str = "time") -> xr.Dataset:
+    """Gross-range, spike and flat-line tests along ``dim`` for each series.
 
     Parameters
     ----------
     series : xarray.DataArray
-        Dims ``time`` and at most one other (e.g. ``station``).
+        Dims ``dim`` and at most one other (e.g. ``station``; ``profile`` with
+        ``dim="depth"`` for profiles).
     fail_span, suspect_span : (float, float)
         Sensor span (fail) and user span (suspect) of the gross-range test.
     spike_suspect, spike_fail : float, optional
@@ -107,6 +108,8 @@ def classic_qc(series: xr.DataArray, *, fail_span: tuple[float, float] = (-40.0,
         (1.4826 median of the absolute spike statistic) of each series.
     flat_tolerance, flat_suspect, flat_fail
         Flat-line tolerance (data units) and repeat counts.
+    dim : str
+        The dim the tests run along (``time`` for series, ``depth`` for profiles).
 
     Returns
     -------
@@ -116,13 +119,14 @@ def classic_qc(series: xr.DataArray, *, fail_span: tuple[float, float] = (-40.0,
     """
     if not isinstance(series, xr.DataArray):
         raise TypeError(f"series must be an xarray.DataArray, got {type(series).__name__}")
-    if "time" not in series.dims or series.ndim > 2:
-        raise ValueError(f"series must have a 'time' dim and at most one other, got "
+    if dim not in series.dims or series.ndim > 2:
+        raise ValueError(f"series must have a {dim!r} dim and at most one other, got "
                          f"{series.dims}")
-    if series.sizes["time"] < 3:
-        raise ValueError(f"series too short: {series.sizes['time']} times, need >= 3")
-    other = [d for d in series.dims if d != "time"]
-    da = series.transpose(*other, "time")
+    if series.sizes[dim] < 3:
+        raise ValueError(f"series too short: {series.sizes[dim]} values along {dim!r}, "
+                         f"need >= 3")
+    other = [d for d in series.dims if d != dim]
+    da = series.transpose(*other, dim)
     vals = np.atleast_2d(da.values.astype(np.float64))
     out = {k: np.empty(vals.shape, dtype=np.int8) for k in ("gross_range", "spike",
                                                             "flat_line")}
@@ -140,7 +144,7 @@ def classic_qc(series: xr.DataArray, *, fail_span: tuple[float, float] = (-40.0,
         out["spike"][i] = spike_test(x, sus, fail)
         out["flat_line"][i] = flat_line_test(x, flat_tolerance, flat_suspect, flat_fail)
     agg = np.maximum.reduce([np.where(f == NOT_EVALUATED, PASS, f) for f in out.values()])
-    dims = (*other, "time")
+    dims = (*other, dim)
     shape = da.shape
     ds = xr.Dataset({k: (dims, v.reshape(shape), {"long_name": f"QARTOD {k} flag"})
                      for k, v in out.items()}, coords=da.coords)

@@ -24,10 +24,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``qc demo`` to the ``climlearn`` parser."""
-    p = subparsers.add_parser(COMMAND, help="quality control of a station network with "
-                              "a SOM and QARTOD-style tests (SOM case study)")
+    p = subparsers.add_parser(COMMAND, help="quality control of a station network and "
+                              "ocean profiles with a SOM and QARTOD-style tests (SOM "
+                              "case study)")
     sub = p.add_subparsers(dest="qc_cmd", required=True)
-    d = sub.add_parser("demo", help="synthetic faulty network -> SOM and classic QC flags")
+    d = sub.add_parser("demo", help="synthetic faulty network and profiles -> SOM and "
+                       "classic QC flags")
     d.add_argument("--out", required=True, help="output directory")
     d.add_argument("--quick", action="store_true", help="small, fast run")
     d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -37,7 +37,7 @@ REFERENCES = ("median", "none")
 
 
 def loo_residuals(som: SOM, Y: np.ndarray, reference: str = "none",
-                  context: np.ndarray | None = None) -> np.ndarray:
+                  context: np.ndarray | None = None, n_local: int = 1) -> np.ndarray:
     """Leave-one-out residuals ``y[n, k] - expected[n, k]`` (NaN where ``y`` is NaN or no
     other member is observed). ``context`` (sample, c) columns, if any, follow the
     members in the map's features and always take part in the best-matching unit.
@@ -45,13 +45,42 @@ def loo_residuals(som: SOM, Y: np.ndarray, reference: str = "none",
     ``expected[n, k] = c[bmu, k] + r_k[n]`` with the best-matching unit found from the
     other members only, after subtracting their reference ``r_k`` (the median of the
     other members for ``reference="median"``, 0 for ``"none"``); the tested value never
-    enters its own expectation.
+    enters its own expectation. With ``n_local > 1`` the codebook value is replaced by a
+    local affine combination of the ``n_local`` nearest units (see :func:`_local_fit`),
+    fitted on the other members.
     """
-    return _loo(som, Y, reference, context)[0]
+    return _loo(som, Y, reference, context, n_local)[0]
 
 
-def _loo(som: SOM, Y: np.ndarray, reference: str, context: np.ndarray | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
+def _local_fit(som: SOM, F: np.ndarray, m: int, k: int, n_local: int,
+               ridge: float = 1e-3) -> np.ndarray:
+    """Expected member ``k`` of each row of ``F`` (member ``k`` missing) from the
+    ``n_local`` nearest units (masked, weighted distance): ``c_0 + sum_j b_j (c_j - c_0)``
+    with ``c_0`` the best-matching unit and ``b`` the ridge least-squares fit of the
+    observed members. This interpolates between codebook vectors along the map's local
+    manifold, so the expectation is not limited by the map's quantisation.
+    """
+    code = som.codebook
+    w = som._weights(F.shape[1])
+    M = ~np.isnan(F)
+    X = np.where(M, F, 0.0)
+    d2 = (M * w * X ** 2).sum(1)[:, None] - 2 * (M * w * X) @ code.T + (M * w) @ (code ** 2).T
+    near = np.argsort(d2, axis=1)[:, :n_local]                   # (n, K), BMU first
+    C = code[near][:, :, :m]                                      # (n, K, m)
+    c0 = C[:, 0, :]
+    D = C[:, 1:, :] - c0[:, None, :]                              # (n, K-1, m)
+    obs = M[:, :m]
+    r = np.where(obs, X[:, :m] - c0, 0.0)
+    Do = D * obs[:, None, :]
+    G = Do @ Do.transpose(0, 2, 1)                                # (n, K-1, K-1)
+    lam = ridge * np.trace(G, axis1=1, axis2=2)[:, None, None] / max(n_local - 1, 1)
+    G = G + (lam + 1e-12) * np.eye(n_local - 1)[None]
+    b = np.linalg.solve(G, (Do @ r[:, :, None]))[:, :, 0]        # (n, K-1)
+    return c0[:, k] + (b * D[:, :, k]).sum(1)
+
+
+def _loo(som: SOM, Y: np.ndarray, reference: str, context: np.ndarray | None = None,
+         n_local: int = 1) -> tuple[np.ndarray, np.ndarray]:
     n, m = Y.shape
     res = np.full((n, m), np.nan)
     expected = np.full((n, m), np.nan)
@@ -68,7 +97,10 @@ def _loo(som: SOM, Y: np.ndarray, reference: str, context: np.ndarray | None = N
         Fk = Yk[ok] - ref[ok, None]
         if context is not None:
             Fk = np.concatenate([Fk, context[ok]], axis=1)
-        expected[ok, k] = code[som.bmu(Fk), k] + ref[ok]
+        if n_local > 1:
+            expected[ok, k] = _local_fit(som, Fk, m, k, n_local) + ref[ok]
+        else:
+            expected[ok, k] = code[som.bmu(Fk), k] + ref[ok]
         res[:, k] = Y[:, k] - expected[:, k]
     return res, expected
 
@@ -83,7 +115,8 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
            reference: str = "median", som_shape: tuple[int, int] = (10, 10),
            n_epochs: int = 15, threshold: float = 3.0, max_rounds: int = 3,
            n_outer: int = 3, screen: float = 8.0, context: xr.DataArray | None = None,
-           context_weight: float = 4.0, seed: int = 0) -> tuple[xr.Dataset, SOM]:
+           context_weight: float = 4.0, n_local: int = 1,
+           seed: int = 0) -> tuple[xr.Dataset, SOM]:
     """Flag suspect values with a SOM.
 
     Parameters
@@ -115,6 +148,11 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
         spread of the members.
     context_weight : float
         Distance weight of each context column (a member has weight 1).
+    n_local : int
+        1: a value is expected to equal the best-matching unit's codebook value (found
+        on the other members). More: a local affine combination of the ``n_local``
+        nearest units, fitted on the other members, which is not limited by the map's
+        quantisation (profiles, whose shapes vary continuously, use 6).
     seed : int
         SOM seed.
 
@@ -148,6 +186,8 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
     if rows * cols > n:
         raise ValueError(f"SOM grid {rows}x{cols} = {rows * cols} units is too large for "
                          f"{n} samples: use at most {n} units")
+    if not 1 <= n_local <= rows * cols:
+        raise ValueError(f"n_local must be in 1..{rows * cols} (map units), got {n_local}")
     if threshold <= 0:
         raise ValueError(f"threshold must be > 0, got {threshold}")
     ctx = None
@@ -194,10 +234,11 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
                   progress=False).fit(
             training_matrix(flagged))
         if scale is None:
-            scale = _robust_scale(loo_residuals(som, Y, reference, ctx))
+            scale = _robust_scale(loo_residuals(som, Y, reference, ctx, n_local))
         flagged = np.zeros((n, m), dtype=bool)
         for _ in range(max_rounds):
-            z = np.abs(loo_residuals(som, np.where(flagged, np.nan, Y), reference, ctx)) / scale
+            z = np.abs(loo_residuals(som, np.where(flagged, np.nan, Y), reference, ctx,
+                                     n_local)) / scale
             zf = np.where(np.isnan(z), -np.inf, z)
             worst = np.argmax(zf, axis=1)
             hit = zf[np.arange(n), worst] > threshold
@@ -205,7 +246,7 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
                 break
             flagged[np.flatnonzero(hit), worst[hit]] = True
         scale = _robust_scale(np.where(flagged, np.nan, loo_residuals(
-            som, np.where(flagged, np.nan, Y), reference, ctx)))
+            som, np.where(flagged, np.nan, Y), reference, ctx, n_local)))
         log.info("SOM QC pass %d: %d values flagged", outer + 1, int(flagged.sum()))
     # final scores: each value against the map, given the unflagged other values
     clean = np.where(flagged, np.nan, Y)
@@ -213,7 +254,7 @@ def som_qc(data: xr.DataArray, *, sample_dim: str = "time", member_dim: str = "s
     for k in range(m):
         Ck = clean.copy()
         Ck[:, k] = Y[:, k]
-        expected[:, k] = _loo(som, Ck, reference, ctx)[1][:, k]
+        expected[:, k] = _loo(som, Ck, reference, ctx, n_local)[1][:, k]
     score = np.abs(Y - expected) / scale
     C = clean - (np.nanmedian(clean, axis=1, keepdims=True) if reference == "median" else 0)
     qe = np.full(n, np.nan)
