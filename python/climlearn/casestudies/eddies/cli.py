@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .._cli import add_demo_parser
+
 COMMAND = "eddies"
 
 
@@ -18,12 +20,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``climlearn eddies demo`` to the ``climlearn`` parser."""
-    p = subparsers.add_parser(COMMAND, help="eddy detection in sea-surface height "
-                              "(EddyNet U-Net vs closed-contour detector)")
-    sub = p.add_subparsers(dest="eddies_command", required=True)
-    d = sub.add_parser("demo", help="generate SSH maps, train EddyNet, compare with the "
-                       "geometric detector, write metrics.json and figures")
-    d.add_argument("--out", required=True, help="output folder")
-    d.add_argument("--quick", action="store_true", help="tiny run for tests (seconds)")
-    d.add_argument("--seed", type=int, default=0, help="seed of data and training")
-    d.set_defaults(func=_demo)
+    add_demo_parser(subparsers, COMMAND, "eddy detection in sea-surface height "
+                    "(EddyNet U-Net vs closed-contour detector)",
+                    "generate SSH maps, train EddyNet, compare with the geometric "
+                    "detector, write metrics.json and figures", _demo)

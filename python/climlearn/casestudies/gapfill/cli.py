@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .._cli import add_demo_parser
+
 COMMAND = "gapfill"
 
 
@@ -19,13 +21,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``climlearn gapfill demo`` to the ``climlearn`` parser."""
-    p = subparsers.add_parser(COMMAND, help="gap filling under clouds (DINEOF and a "
-                              "DINCAE-style autoencoder with uncertainty)")
-    sub = p.add_subparsers(dest="gapfill_command", required=True)
-    d = sub.add_parser("demo", help="generate cloudy SST stacks, run DINEOF, train the "
-                       "CAE, write metrics.json and figures")
-    d.add_argument("--out", required=True, help="output folder")
-    d.add_argument("--quick", action="store_true", help="tiny run for tests (seconds)")
-    d.add_argument("--seed", type=int, default=0, help="seed of data and training")
+    d = add_demo_parser(subparsers, COMMAND, "gap filling under clouds (DINEOF and a "
+                        "DINCAE-style autoencoder with uncertainty)",
+                        "generate cloudy SST stacks, run DINEOF, train the CAE, write "
+                        "metrics.json and figures", _demo)
     d.add_argument("--cover", type=float, default=0.6, help="mean cloud cover (0.6)")
-    d.set_defaults(func=_demo)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .._cli import add_demo_parser
+
 COMMAND = "nowcast"
 
 
@@ -26,11 +28,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``climlearn nowcast demo``."""
-    p = subparsers.add_parser(COMMAND, help="nowcasting of rain cells and suspended matter")
-    sub = p.add_subparsers(dest="nowcast_command", required=True)
-    d = sub.add_parser("demo", help="generate rain and TSM data, train, compare")
-    d.add_argument("--out", required=True, help="output folder")
-    d.add_argument("--quick", action="store_true", help="tiny run for tests (seconds)")
-    d.add_argument("--seed", type=int, default=0)
+    d = add_demo_parser(subparsers, COMMAND, "nowcasting of rain cells and suspended matter",
+                        "generate rain and TSM data, train, compare", _demo)
     d.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    d.set_defaults(func=_demo)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from .._cli import add_demo_parser
+
 COMMAND = "phyto"
 
 
@@ -15,14 +17,9 @@ def _demo(args: argparse.Namespace) -> int:
     return main(args)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``phyto demo --out DIR [--quick] [--seed N] [--baseline ENGINE]``."""
-    p = subparsers.add_parser(COMMAND, help="phytoplankton pigments from ocean colour (SOM)")
-    sub = p.add_subparsers(dest="phyto_command", required=True)
-    d = sub.add_parser("demo", help="synthetic match-ups: NaN-aware SOM vs mean-filled SOM")
-    d.add_argument("--out", required=True, help="output folder (metrics.json, PNG figures)")
-    d.add_argument("--quick", action="store_true", help="small data and map")
-    d.add_argument("--seed", type=int, default=0)
+    d = add_demo_parser(subparsers, COMMAND, "phytoplankton pigments from ocean colour (SOM)",
+                        "synthetic match-ups: NaN-aware SOM vs mean-filled SOM", _demo)
     d.add_argument("--baseline", default="auto", choices=("auto", "minisom", "climlearn"),
                    help="engine of the mean-filled reference SOM (auto: MiniSom if installed)")
-    d.set_defaults(func=_demo)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from .._cli import add_demo_parser, run_json_demo
 
 COMMAND = "rain-events"
 
@@ -12,23 +12,11 @@ COMMAND = "rain-events"
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    try:
-        metrics = run_demo(args.out, quick=args.quick, seed=args.seed)
-    except (ValueError, OSError) as exc:
-        print(f"climlearn {COMMAND} demo: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps({k: v for k, v in metrics.items() if k != "figures"}, indent=2))
-    print(f"wrote {args.out}/metrics.json and {', '.join(metrics['figures'])}")
-    return 0
+    return run_json_demo(COMMAND, run_demo, args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``rain-events demo`` to the ``climlearn`` parser."""
-    p = subparsers.add_parser(COMMAND, help="rain-event clustering with genetic indicator "
-                              "selection (SOM case study)")
-    sub = p.add_subparsers(dest="rain_events_cmd", required=True)
-    d = sub.add_parser("demo", help="synthetic events -> GA selection -> SOM classes")
-    d.add_argument("--out", required=True, help="output directory")
-    d.add_argument("--quick", action="store_true", help="small, fast run")
-    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    d.set_defaults(func=_demo)
+    add_demo_parser(subparsers, COMMAND,
+                    "rain-event clustering with genetic indicator selection (SOM case study)",
+                    "synthetic events -> GA selection -> SOM classes", _demo)

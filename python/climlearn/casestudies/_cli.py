@@ -1,0 +1,40 @@
+"""Shared pieces of the case-study command lines (light: standard library only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction, command: str, help: str,
+                    demo_help: str, func: Callable[[argparse.Namespace], int],
+                    ) -> argparse.ArgumentParser:
+    """Add ``climlearn COMMAND demo --out DIR [--quick] [--seed N]``.
+
+    Returns the ``demo`` parser, to which a case study may add its own options.
+    """
+    p = subparsers.add_parser(command, help=help)
+    sub = p.add_subparsers(dest=f"{command.replace('-', '_')}_command", required=True)
+    d = sub.add_parser("demo", help=demo_help)
+    d.add_argument("--out", required=True, help="output folder (metrics.json, PNG figures)")
+    d.add_argument("--quick", action="store_true", help="small, fast run (for tests)")
+    d.add_argument("--seed", type=int, default=0, help="seed of data and training (0)")
+    d.set_defaults(func=func)
+    return d
+
+
+def run_json_demo(command: str, run_demo: Callable[..., dict[str, Any]],
+                  args: argparse.Namespace) -> int:
+    """Run ``run_demo(out, quick=, seed=)``, print its metrics as JSON and the files it
+    wrote; a ValueError or OSError is printed with the command name (exit status 2)."""
+    try:
+        metrics = run_demo(args.out, quick=args.quick, seed=args.seed)
+    except (ValueError, OSError) as exc:
+        print(f"climlearn {command} demo: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: v for k, v in metrics.items() if k != "figures"}, indent=2))
+    print(f"wrote {args.out}/metrics.json and {', '.join(metrics['figures'])}")
+    return 0
