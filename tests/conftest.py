@@ -43,6 +43,16 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
                           env=clean_env(), timeout=kw.pop("timeout", 300), **kw)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a whole test module (small case-study runs are fastest so, and
+    robust on a busy machine); use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 # ---- models --------------------------------------------------------------------------
 
 class TwoInTwoOut(torch.nn.Module):

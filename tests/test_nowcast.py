@@ -6,20 +6,13 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from climlearn.casestudies import nowcast
 from climlearn.casestudies.nowcast.forecast import TRANSFORMS
 from climlearn.fields import verify
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The machine is shared: one torch thread keeps these small runs fast."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 @pytest.fixture(scope="module")
 def rain():

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from climlearn.casestudies.qc import (
     PROFILE_DEPTHS,
@@ -16,13 +15,7 @@ from climlearn.casestudies.qc import (
 )
 from climlearn.casestudies.som import SOM
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 import xarray as xr
 
 from climlearn.casestudies.ranking import (
@@ -20,13 +19,7 @@ from climlearn.casestudies.ranking import (
     true_error,
 )
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_rank_statistics_hand_computed():

@@ -9,14 +9,7 @@ import xarray as xr
 
 from climlearn.casestudies.som import SOM, adjacency, hierarchical_clusters, unit_coords
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small maps: one torch thread is fastest (and robust on a busy machine)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ref_sigmas(s0: float, s1: float, n: int) -> np.ndarray:
