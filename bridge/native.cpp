@@ -15,8 +15,12 @@
 // vector extensions) compiled at -O3, with an AVX2 clone chosen at run time on CPUs that
 // have it (target_clones), at every batch size: measured here they match or beat torch's
 // matrix multiply on views of our buffers, even for 256-wide layers at 10,000 columns
-// (a BLAS path for very wide layers, or for several threads, is future work). Activations are computed by our own
-// vectorisable exp/expm1 (accurate to a few ulp), except exact GELU which uses std::erf.
+// (a BLAS path for very wide layers, or for several threads, is future work). Narrow
+// networks (every width <= 16, e.g. a 2-4-2 network applied per grid point) take a fused
+// path instead: blocks of 16 columns, transposed, through all layers in L1.
+// Activations (relu, tanh, sigmoid, silu, gelu, gelu_tanh, and exp for outputs such as
+// 10**y folded into the last layer) are computed by our own vectorisable exp/expm1
+// (accurate to a few ulp), except exact GELU which uses std::erf.
 //
 // Work buffers: two per thread (thread_local), shared by all models and grown when a
 // larger batch arrives, so a call allocates no array memory after the first calls of a
@@ -32,7 +36,7 @@
 
 namespace climlearn {
 
-enum class NativeOp { relu, tanh, gelu, gelu_tanh, silu, sigmoid };
+enum class NativeOp { relu, tanh, gelu, gelu_tanh, silu, sigmoid, exp };
 
 struct NativeLayer {
   int64_t in = 0, out = 0;
@@ -47,6 +51,7 @@ struct NativeNet {
   std::vector<NativeOp> pre_acts;  // activations before the first linear layer (rare)
   std::vector<NativeLayer> layers;
   torch::Tensor in_mean, in_std, out_mean, out_std;  // (n_in) / (n_out), or undefined
+  bool narrow = false;  // every width small: the fused block path
 };
 
 namespace {
@@ -152,6 +157,13 @@ inline __attribute__((always_inline)) void apply_op(NativeOp op, T *__restrict v
       break;
     case NativeOp::tanh:
       for (int64_t i = 0; i < n; ++i) v[i] = fast_tanh(v[i]);
+      break;
+    case NativeOp::exp:  // 0 below, +inf above the range of normal results, as std::exp
+      for (int64_t i = 0; i < n; ++i) {
+        const T x = v[i];
+        const T e = fast_exp(x);
+        v[i] = x < ExpConst<T>::lo ? T(0) : (x > ExpConst<T>::hi ? T(HUGE_VAL) : e);
+      }
       break;
     case NativeOp::sigmoid:
       for (int64_t i = 0; i < n; ++i) v[i] = T(1) / (T(1) + fast_exp(-v[i]));
@@ -262,6 +274,91 @@ inline __attribute__((always_inline)) void destandardise(T *__restrict y, int64_
     for (int64_t f = 0; f < n; ++f) y[c * n + f] = y[c * n + f] * sd[f] + mean[f];
 }
 
+// ---- narrow networks: all layers fused, columns in blocks ------------------------------
+//
+// When every width is small (at most kNarrow, e.g. a 2-4-2 network per ocean interface)
+// the column-major loops above are mostly scalar tails, and each layer is a pass over
+// memory. Such networks run instead one block of kBlock columns at a time, transposed
+// into registers/L1 (features x columns): standardise, every layer and activation, and
+// destandardise, with the inner loops over the block's columns vectorised. Each output is
+// still summed as b + x_0 w_0 + x_1 w_1 + ..., so both paths give the same numbers.
+
+constexpr int kNarrow = 16;
+constexpr int kBlock = 64;
+constexpr int kNarrowLayers = 8;
+
+/** The parameters of a narrow network as plain pointers (read-only after load). */
+template <class T>
+struct NarrowPlan {
+  int nlayers = 0;
+  int64_t n_in = 0, n_out = 0;
+  const T *in_mean = nullptr, *in_std = nullptr, *out_mean = nullptr, *out_std = nullptr;
+  const NativeOp *pre = nullptr;
+  int npre = 0;
+  const int64_t *in = nullptr, *out = nullptr;
+  const T *const *wt = nullptr;
+  const T *const *bias = nullptr;
+  const NativeOp *const *acts = nullptr;
+  const int *nacts = nullptr;
+};
+
+template <class T>
+inline __attribute__((always_inline)) void narrow_loops(const NarrowPlan<T> &P, const T *__restrict x,
+                                                        T *__restrict y, int64_t ncol) {
+  using V = typename Vec<T>::type;
+  constexpr int N = Vec<T>::lanes;
+  constexpr int NV = kBlock / N;
+  alignas(64) T buf[2][kNarrow * kBlock];
+  const int64_t nin = P.n_in, nout = P.n_out;
+  for (int64_t c0 = 0; c0 < ncol; c0 += kBlock) {
+    const int nb = ncol - c0 < kBlock ? int(ncol - c0) : kBlock;
+    T *h = buf[0];
+    // load transposed (features x columns; padding columns of the last block are zeros)
+    if (nb < kBlock) std::memset(h, 0, sizeof(T) * size_t(nin) * kBlock);
+    const T *xb = x + c0 * nin;
+    for (int b = 0; b < nb; ++b)
+      for (int64_t f = 0; f < nin; ++f) h[f * kBlock + b] = xb[b * nin + f];
+    if (P.in_mean != nullptr) {
+      for (int64_t f = 0; f < nin; ++f) {
+        const V m = V{} + P.in_mean[f], sd = V{} + P.in_std[f];
+        for (int v = 0; v < NV; ++v) vstore(h + f * kBlock + v * N, (vload(h + f * kBlock + v * N) - m) / sd);
+      }
+    }
+    for (int a = 0; a < P.npre; ++a) apply_op(P.pre[a], h, nin * kBlock);
+    int cur = 0;
+    for (int l = 0; l < P.nlayers; ++l) {
+      const int64_t in = P.in[l], out = P.out[l];
+      const T *__restrict wt = P.wt[l];
+      const T *__restrict bias = P.bias[l];
+      const T *__restrict hin = buf[cur];
+      T *__restrict hout = buf[1 - cur];
+      for (int64_t o = 0; o < out; ++o) {
+        V acc[NV];
+        const V b0 = V{} + (bias != nullptr ? bias[o] : T(0));
+        for (int v = 0; v < NV; ++v) acc[v] = b0;
+        for (int64_t i = 0; i < in; ++i) {
+          const V w = V{} + wt[i * out + o];
+          for (int v = 0; v < NV; ++v) acc[v] += vload(hin + i * kBlock + v * N) * w;
+        }
+        for (int v = 0; v < NV; ++v) vstore(hout + o * kBlock + v * N, acc[v]);
+      }
+      for (int a = 0; a < P.nacts[l]; ++a) apply_op(P.acts[l][a], hout, out * kBlock);
+      cur = 1 - cur;
+    }
+    // destandardise, store transposed
+    T *hy = buf[cur];
+    if (P.out_mean != nullptr) {
+      for (int64_t o = 0; o < nout; ++o) {
+        const V m = V{} + P.out_mean[o], sd = V{} + P.out_std[o];
+        for (int v = 0; v < NV; ++v) vstore(hy + o * kBlock + v * N, vload(hy + o * kBlock + v * N) * sd + m);
+      }
+    }
+    T *yb = y + c0 * nout;
+    for (int b = 0; b < nb; ++b)
+      for (int64_t o = 0; o < nout; ++o) yb[b * nout + o] = hy[o * kBlock + b];
+  }
+}
+
 // Non-template entry points, cloned for AVX2 (selected at load time of the library, so one
 // binary stays portable). A clone for arch=haswell (AVX2 with FMA contraction) was tried:
 // on the AMD EPYC of the test machine it ran 30-200x SLOWER than this one, for reasons not
@@ -289,6 +386,17 @@ CL_CLONES void destd_f32(float *y, int64_t ncol, int64_t n, const float *m, cons
 }
 CL_CLONES void destd_f64(double *y, int64_t ncol, int64_t n, const double *m, const double *s) {
   destandardise(y, ncol, n, m, s);
+}
+
+CL_CLONES void narrow_f32(const NarrowPlan<float> &p, const float *x, float *y, int64_t ncol) {
+  narrow_loops(p, x, y, ncol);
+}
+CL_CLONES void narrow_f64(const NarrowPlan<double> &p, const double *x, double *y, int64_t ncol) {
+  narrow_loops(p, x, y, ncol);
+}
+inline void narrow(const NarrowPlan<float> &p, const float *x, float *y, int64_t n) { narrow_f32(p, x, y, n); }
+inline void narrow(const NarrowPlan<double> &p, const double *x, double *y, int64_t n) {
+  narrow_f64(p, x, y, n);
 }
 
 inline void op(NativeOp o, float *v, int64_t n) { op_f32(o, v, n); }
@@ -329,6 +437,39 @@ const T *ptr(const torch::Tensor &t) {
 
 template <class T>
 void run(const NativeNet &net, const T *x, T *y, int64_t ncol) {
+  if (net.narrow) {
+    NarrowPlan<T> p;
+    int64_t in[kNarrowLayers], out[kNarrowLayers];
+    const T *wt[kNarrowLayers], *bias[kNarrowLayers];
+    const NativeOp *acts[kNarrowLayers];
+    int nacts[kNarrowLayers];
+    p.nlayers = int(net.layers.size());
+    for (int l = 0; l < p.nlayers; ++l) {
+      const NativeLayer &L = net.layers[size_t(l)];
+      in[l] = L.in;
+      out[l] = L.out;
+      wt[l] = ptr<T>(L.wt);
+      bias[l] = ptr<T>(L.bias);
+      acts[l] = L.acts.data();
+      nacts[l] = int(L.acts.size());
+    }
+    p.n_in = net.n_in;
+    p.n_out = net.n_out;
+    p.in_mean = ptr<T>(net.in_mean);
+    p.in_std = ptr<T>(net.in_std);
+    p.out_mean = ptr<T>(net.out_mean);
+    p.out_std = ptr<T>(net.out_std);
+    p.pre = net.pre_acts.data();
+    p.npre = int(net.pre_acts.size());
+    p.in = in;
+    p.out = out;
+    p.wt = wt;
+    p.bias = bias;
+    p.acts = acts;
+    p.nacts = nacts;
+    narrow(p, x, y, ncol);
+    return;
+  }
   const size_t width = static_cast<size_t>(ncol);
   const T *cur = x;
   int next = 0;
@@ -365,7 +506,8 @@ struct NotNative : std::runtime_error {
 const std::map<std::string, NativeOp> &op_names() {
   static const std::map<std::string, NativeOp> names{
       {"relu", NativeOp::relu}, {"tanh", NativeOp::tanh},     {"gelu", NativeOp::gelu},
-      {"gelu_tanh", NativeOp::gelu_tanh}, {"silu", NativeOp::silu}, {"sigmoid", NativeOp::sigmoid}};
+      {"gelu_tanh", NativeOp::gelu_tanh}, {"silu", NativeOp::silu}, {"sigmoid", NativeOp::sigmoid},
+      {"exp", NativeOp::exp}};
   return names;
 }
 
@@ -485,6 +627,8 @@ std::shared_ptr<NativeNet> build(const cl_model &m) {
             net->in_std);
   read_norm(state, d.contains("norm_out") ? d["norm_out"] : json(), dtype, net->n_out, "norm_out",
             net->out_mean, net->out_std);
+  net->narrow = net->n_in <= kNarrow && net->layers.size() <= size_t(kNarrowLayers);
+  for (const NativeLayer &L : net->layers) net->narrow = net->narrow && L.out <= kNarrow;
   return net;
 }
 

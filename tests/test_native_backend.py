@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from climlearn.export import load, to_torchscript
-from climlearn.models import MLP
+from climlearn.models import MLP, Exp
 
 from .conftest import TwoInTwoOut, run
 
@@ -141,6 +141,49 @@ def test_wide_network_large_batch(fortran_exe, tmp_path):
         assert f["BACKEND_AUTO"] == "native"
         scale = np.max(np.abs(ts))
         np.testing.assert_allclose(native, ts, rtol=TOL[dtype], atol=TOL[dtype] * scale)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("widths", [(2, 4, 2), (5, 16, 7, 3)], ids=["2-4-2", "5-16-7-3"])
+def test_narrow_networks_fused_path(fortran_exe, tmp_path, dtype, widths):
+    """Every width <= 16: the fused path (blocks of 16 columns, all layers at once), at
+    batch sizes around the block size, with normalisation and a final exponential."""
+    torch.manual_seed(1)
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b, dtype=dtype), nn.Tanh() if len(widths) > 3 else nn.ReLU()]
+    net = nn.Sequential(*layers[:-1], Exp())
+    n_in, n_out = widths[0], widths[-1]
+    path = to_torchscript(net, tmp_path / "n.pt", example_inputs=torch.randn(4, n_in, dtype=dtype),
+                          output_names=["y"],
+                          normalisation={"x": (1.0, torch.linspace(2.0, 4.0, n_in)),
+                                         "y": (torch.linspace(-1.0, 1.0, n_out), 0.5)})
+    assert load(path)[1]["native"]["layers"][-1] == {"op": "exp"}
+    for ncol in (1, 15, 16, 17, 1000):
+        f, x, ts, native = _compare(fortran_exe, path, dtype, n_in, n_out, ncol, tmp_path,
+                                    seed=ncol)
+        assert f["BACKEND_AUTO"] == "native"
+        np.testing.assert_allclose(native, ts, rtol=TOL[dtype], atol=TOL[dtype],
+                                   err_msg=f"ncol={ncol}")
+
+
+def test_native_exp_range(fortran_exe, tmp_path):
+    """exp below / above the range of normal results gives 0 / inf, as torch.exp."""
+    net = nn.Sequential(nn.Linear(1, 1, dtype=torch.float64), Exp())
+    with torch.no_grad():
+        net[0].weight.fill_(1.0)
+        net[0].bias.zero_()
+    path = to_torchscript(net, tmp_path / "e.pt",
+                          example_inputs=torch.zeros(2, 1, dtype=torch.float64),
+                          output_names=["y"])
+    x = np.array([-800.0, -700.0, -1.5, 0.0, 0.7, 300.0, 709.0, 800.0, np.nan])
+    x.tofile(tmp_path / "x.bin")
+    proc = run([fortran_exe("backend_driver"), "compare", path, 8, 1, 1, x.size,
+                tmp_path / "x.bin", tmp_path / "ts.bin", tmp_path / "auto.bin"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    native = np.fromfile(tmp_path / "auto.bin")
+    assert native[0] == 0.0 and np.isinf(native[-2]) and np.isnan(native[-1])
+    np.testing.assert_allclose(native[1:-2], np.exp(x[1:-2]), rtol=1e-14)
 
 
 # ---- selection and errors -------------------------------------------------------------------

@@ -4,7 +4,7 @@
 !>
 !> ```fortran
 !> call oml_init(own == 1, e3w)                          ! once: this rank's water columns
-!> call oml_mixing(model, t, u, v, avt, avm, wfwd, ierr, msg)   ! each step
+!> call oml_mixing(model, t, u, v, avt, avm, wfwd, ierr, msg)   ! each step, wfwd(2)
 !> call oml_guard_columns(nbad)                           ! columns overruled so far
 !> ```
 !>
@@ -12,12 +12,12 @@
 !>
 !> Pointwise (per interface): the network takes x(2) = [r, e] at one interior W point,
 !> r = N2+ / (N2+ + max(S2, s2_min)) = Ri / (1 + Ri) and e = 1 where N2 <= n2_evd (static
-!> instability) else 0, N2 and S2 as in the scheme, and returns y(2) = [log10 avt,
-!> log10 avm] there. All interfaces of this rank's water columns form ONE batch,
-!> x(2, ncol (jpk-1)), interface p = c + (k-1) ncol for column c and level k, in work
-!> arrays allocated once by `oml_init`; one `cl_model_forward` call per step, then
-!> avt, avm = 10**y. Guard: a column with a non-finite y, or y outside [-12, 3], gets the
-!> reference scheme.
+!> instability) else 0, N2 and S2 as in the scheme, and returns y(2) = [avt, avm] there
+!> (m2 s-1; the exported network learned log10 values and ends with the exponential).
+!> All interfaces of this rank's water columns form ONE batch, x(2, ncol (jpk-1)),
+!> interface p = c + (k-1) ncol for column c and level k, in work arrays allocated once
+!> by `oml_init`; one `cl_model_forward` call per step. Guard: a column with a
+!> non-finite y, or y outside [1e-12, 1e3] m2 s-1, gets the reference scheme.
 !>
 !> Whole column: the network takes the T, u, v profiles of a column, x(3 jpk), and returns
 !> y = [log10 avt, log10 avm] on the jpk-1 interior W levels. `cl_layout_forward` gathers
@@ -26,7 +26,7 @@
 !> accepted. The guard's reference procedure `pp_columns` is a module procedure (an
 !> internal one would need a trampoline, hence an executable stack).
 module ocean_ml_mixing
-  use, intrinsic :: iso_c_binding, only: c_double, c_int
+  use, intrinsic :: iso_c_binding, only: c_double, c_float, c_int
   use, intrinsic :: iso_fortran_env, only: int64
   use mpi, only: MPI_Wtime
   use climlearn, only: cl_model, cl_layout, cl_layout_init, cl_layout_forward, cl_field, &
@@ -35,7 +35,7 @@ module ocean_ml_mixing
   implicit none
   private
 
-  public :: oml_init, oml_mixing, oml_guard_columns
+  public :: oml_init, oml_mixing, oml_guard_columns, cpu_seconds
 
   !> The columns run by the network (this rank's water columns).
   type(cl_layout), save :: layout
@@ -53,23 +53,32 @@ module ocean_ml_mixing
                                                pavt(:, :, :) => null(), &
                                                pavm(:, :, :) => null()
 
-  !> Pointwise network: on/off, columns (i, j) of this rank, the batch x(2, npoint) and
-  !> y(2, npoint), 1 / e3w and 1 / e3w**2, constants, columns given to the reference.
+  !> Pointwise network: on/off, columns (i, j) of this rank and their flat indices, the
+  !> batch x(2, npoint) and y(2, npoint), 1 / e3w and 1 / e3w**2, the features of one
+  !> level, constants, columns given to the reference.
   logical, save :: pointwise = .false.
   integer, save :: ncol = 0
-  integer, allocatable, save :: ci(:), cj(:)
-  real(c_double), allocatable, save :: xp(:, :), yp(:, :), rdz(:), rdz2(:)
+  integer, allocatable, save :: ci(:), cj(:), fc(:)
+  real(c_double), allocatable, save :: xp(:, :), yp(:, :), rdz(:), rdz2(:), plane_r(:), &
+                                        plane_e(:)
+  !> A float32 pointwise network: the batch in single precision (xs, ys instead of xp, yp).
+  logical, save :: single = .false.
+  real(c_float), allocatable, save :: xs(:, :), ys(:, :)
   real(c_double), save :: gal = 0, s2min = 0, n2evd = 0
   integer(int64), save :: nbad_pw = 0
+  !> Accepted range of the pointwise network's avt and avm (m2 s-1).
+  real(c_double), parameter :: avlo = 1.0e-12_c_double, avhi = 1.0e3_c_double
 
 contains
 
   !> Choose the columns the network runs on, once before the time loop; `pointwise` (default
   !> false) selects the per-interface network (module documentation).
-  subroutine oml_init(mask, e3w, pointwise_net)
+  subroutine oml_init(mask, e3w, pointwise_net, single_precision)
     logical, intent(in) :: mask(:, :)              !< true = this rank computes the column
     real(c_double), intent(in) :: e3w(:)           !< distance between T levels (jpk-1), m
     logical, intent(in), optional :: pointwise_net !< the network is per interface
+    !> the pointwise network takes and returns float32 (default: float64)
+    logical, intent(in), optional :: single_precision
     integer :: ni, nj, nk, i, j, c
     real(c_double) :: cst(19)
     ni = size(mask, 1)
@@ -77,15 +86,24 @@ contains
     nk = size(e3w) + 1
     pointwise = .false.
     if (present(pointwise_net)) pointwise = pointwise_net
+    single = .false.
+    if (present(single_precision)) single = single_precision
     if (pointwise) then
       call oc_constants(cst)
       gal = cst(3) * cst(4)          ! grav alpha_t
       n2evd = cst(13)
       s2min = cst(14)
       ncol = count(mask)
-      if (allocated(ci)) deallocate (ci, cj, xp, yp, rdz, rdz2)
-      allocate (ci(ncol), cj(ncol), xp(2, ncol * (nk - 1)), yp(2, ncol * (nk - 1)), &
-                rdz(nk - 1), rdz2(nk - 1))
+      if (allocated(ci)) deallocate (ci, cj, fc, rdz, rdz2, plane_r, plane_e)
+      if (allocated(xp)) deallocate (xp, yp)
+      if (allocated(xs)) deallocate (xs, ys)
+      allocate (ci(ncol), cj(ncol), fc(ncol), rdz(nk - 1), rdz2(nk - 1), plane_r(ni * nj), &
+                plane_e(ni * nj))
+      if (single) then
+        allocate (xs(2, ncol * (nk - 1)), ys(2, ncol * (nk - 1)))
+      else
+        allocate (xp(2, ncol * (nk - 1)), yp(2, ncol * (nk - 1)))
+      end if
       c = 0
       do j = 1, nj
         do i = 1, ni
@@ -93,6 +111,7 @@ contains
           c = c + 1
           ci(c) = i
           cj(c) = j
+          fc(c) = i + (j - 1) * ni
         end do
       end do
       rdz = 1.0_c_double / e3w
@@ -110,7 +129,7 @@ contains
 
   !> The emulated scheme on the columns of `oml_init`'s mask: avt, avm = 10**y where the
   !> network's outputs are finite, the reference scheme on the other columns. Columns
-  !> outside the mask are untouched. `wfwd` accumulates the seconds of the layout call
+  !> outside the mask are untouched. `wfwd` accumulates the seconds (wall, CPU) of the layout call
   !> (gather, network, guard, scatter of y, reference fallback). On error (stat /= 0)
   !> errmsg holds the layout helper's message and avt, avm may be partly written.
   subroutine oml_mixing(net, t, u, v, avt, avm, wfwd, stat, errmsg)
@@ -120,12 +139,12 @@ contains
     real(c_double), intent(in), target, contiguous :: v(:, :, :)     !< meridional, m s-1
     real(c_double), intent(inout), target, contiguous :: avt(:, :, :)  !< m2 s-1
     real(c_double), intent(inout), target, contiguous :: avm(:, :, :)  !< m2 s-1
-    real(c_double), intent(inout) :: wfwd                            !< accumulated seconds
+    real(c_double), intent(inout) :: wfwd(2)                         !< seconds: wall, CPU
     integer, intent(out) :: stat                                     !< 0 = success
     character(len=*), intent(out) :: errmsg                          !< the error, if any
     real(c_double), parameter :: ln10 = log(10.0_c_double)
     integer :: i, j, k
-    real(c_double) :: w
+    real(c_double) :: w, cw
     errmsg = ''
     if (pointwise) then
       call mixing_pointwise(net, t, u, v, avt, avm, wfwd, stat, errmsg)
@@ -137,10 +156,12 @@ contains
     pavt => avt
     pavm => avm
     w = MPI_Wtime()
+    cw = cpu_seconds()
     call cl_layout_forward(layout, net, [cl_field(pt), cl_field(pu), cl_field(pv)], &
                            [cl_field(ly_t), cl_field(ly_m)], reference=pp_columns, &
                            bad=rejected, stat=stat, errmsg=errmsg)
-    wfwd = wfwd + (MPI_Wtime() - w)
+    wfwd(1) = wfwd(1) + (MPI_Wtime() - w)
+    wfwd(2) = wfwd(2) + (cpu_seconds() - cw)
     nullify (pt, pu, pv, pavt, pavm)
     if (stat /= 0) return
     ! 10**y on the accepted columns (the reference scheme wrote the rejected ones)
@@ -156,63 +177,110 @@ contains
   end subroutine oml_mixing
 
   !> The pointwise network on every interface of the columns (features, one forward call,
-  !> 10**y, guard with the reference scheme). `wfwd` accumulates the forward call alone.
+  !> store, guard with the reference scheme). `wfwd` accumulates the forward call alone
+  !> (wall and CPU seconds).
   subroutine mixing_pointwise(net, t, u, v, avt, avm, wfwd, stat, errmsg)
     type(cl_model), intent(inout) :: net
     real(c_double), intent(in), target, contiguous :: t(:, :, :), u(:, :, :), v(:, :, :)
     real(c_double), intent(inout), target, contiguous :: avt(:, :, :), avm(:, :, :)
-    real(c_double), intent(inout) :: wfwd
+    real(c_double), intent(inout) :: wfwd(2)
     integer, intent(out) :: stat
     character(len=*), intent(out) :: errmsg
-    real(c_double), parameter :: ln10 = log(10.0_c_double)
-    real(c_double), parameter :: ylo = -12.0_c_double, yhi = 3.0_c_double
-    real(c_double) :: n2, n2p, s2, du, dv, a, b, w
-    integer :: c, i, j, k, p, nk1, nrej
-    nk1 = size(avt, 3)
-    ! features, interface p = c + (k-1) ncol
-    do k = 1, nk1
-      p = (k - 1) * ncol
-      do c = 1, ncol
-        i = ci(c)
-        j = cj(c)
-        n2 = gal * (t(i, j, k) - t(i, j, k + 1)) * rdz(k)
-        du = u(i, j, k) - u(i, j, k + 1)
-        dv = v(i, j, k) - v(i, j, k + 1)
+    real(c_double) :: w, cw
+    integer :: nij, nk
+    nij = size(t, 1) * size(t, 2)
+    nk = size(t, 3)
+    call pointwise_features(nij, nk, t, u, v)
+    w = MPI_Wtime()
+    cw = cpu_seconds()
+    if (single) then
+      call cl_model_forward(net, xs, ys, stat=stat, errmsg=errmsg)
+    else
+      call cl_model_forward(net, xp, yp, stat=stat, errmsg=errmsg)
+    end if
+    wfwd(1) = wfwd(1) + (MPI_Wtime() - w)
+    wfwd(2) = wfwd(2) + (cpu_seconds() - cw)
+    if (stat /= 0) return
+    if (pointwise_store(nij, nk, avt, avm) > 0) call guard_pointwise(t, u, v, avt, avm)
+  end subroutine mixing_pointwise
+
+  !> The batch x(:, p) = [r, e] for interface p = c + (k-1) ncol. The fields are seen as
+  !> (jpi jpj, jpk): the features of a whole level are computed in one vectorisable pass
+  !> (land included, never used), then the water columns' values are gathered (column c
+  !> is the flat index fc(c)).
+  subroutine pointwise_features(nij, nk, t, u, v)
+    integer, intent(in) :: nij                 !< jpi jpj
+    integer, intent(in) :: nk                  !< jpk
+    real(c_double), intent(in) :: t(nij, nk)   !< temperature, degC
+    real(c_double), intent(in) :: u(nij, nk)   !< zonal velocity, m s-1
+    real(c_double), intent(in) :: v(nij, nk)   !< meridional velocity, m s-1
+    real(c_double) :: n2, n2p, s2, du, dv
+    integer :: c, k, p, f
+    do k = 1, nk - 1
+      do f = 1, nij
+        n2 = gal * (t(f, k) - t(f, k + 1)) * rdz(k)
+        du = u(f, k) - u(f, k + 1)
+        dv = v(f, k) - v(f, k + 1)
         s2 = (du * du + dv * dv) * rdz2(k)
         n2p = max(n2, 0.0_c_double)
-        xp(1, p + c) = n2p / (n2p + max(s2, s2min))
-        xp(2, p + c) = merge(1.0_c_double, 0.0_c_double, n2 <= n2evd)
+        plane_r(f) = n2p / (n2p + max(s2, s2min))
+        plane_e(f) = merge(1.0_c_double, 0.0_c_double, n2 <= n2evd)
       end do
+      p = (k - 1) * ncol
+      if (single) then
+        do c = 1, ncol
+          xs(1, p + c) = real(plane_r(fc(c)), c_float)
+          xs(2, p + c) = real(plane_e(fc(c)), c_float)
+        end do
+      else
+        do c = 1, ncol
+          xp(1, p + c) = plane_r(fc(c))
+          xp(2, p + c) = plane_e(fc(c))
+        end do
+      end if
     end do
-    w = MPI_Wtime()
-    call cl_model_forward(net, xp, yp, stat=stat, errmsg=errmsg)
-    wfwd = wfwd + (MPI_Wtime() - w)
-    if (stat /= 0) return
-    ! 10**y; a value outside [ylo, yhi] (NaN included) rejects its column
+  end subroutine pointwise_features
+
+  !> avt, avm = the network's output on every interface; returns the number of values
+  !> outside [avlo, avhi] (NaN included), whose columns the caller gives to the guard.
+  integer function pointwise_store(nij, nk, avt, avm) result(nrej)
+    integer, intent(in) :: nij                          !< jpi jpj
+    integer, intent(in) :: nk                           !< jpk
+    real(c_double), intent(inout) :: avt(nij, nk - 1)   !< diffusivity, m2 s-1
+    real(c_double), intent(inout) :: avm(nij, nk - 1)   !< viscosity, m2 s-1
+    real(c_double) :: a, b
+    integer :: c, k, p
     nrej = 0
-    do k = 1, nk1
+    do k = 1, nk - 1
       p = (k - 1) * ncol
       do c = 1, ncol
-        i = ci(c)
-        j = cj(c)
-        a = yp(1, p + c)
-        b = yp(2, p + c)
-        if (a >= ylo .and. a <= yhi .and. b >= ylo .and. b <= yhi) then
-          avt(i, j, k) = exp(ln10 * a)
-          avm(i, j, k) = exp(ln10 * b)
-        else
-          nrej = nrej + 1
-        end if
+        call network_output(p + c, a, b)
+        avt(fc(c), k) = a
+        avm(fc(c), k) = b
+        if (.not. (a >= avlo .and. a <= avhi .and. b >= avlo .and. b <= avhi)) nrej = nrej + 1
       end do
     end do
-    if (nrej > 0) call guard_pointwise(t, u, v, avt, avm)
-  end subroutine mixing_pointwise
+  end function pointwise_store
+
+  !> The pointwise network's [avt, avm] at interface p, in float64.
+  pure subroutine network_output(p, a, b)
+    integer, intent(in) :: p                !< interface index in the batch
+    real(c_double), intent(out) :: a, b     !< avt, avm (m2 s-1)
+    if (single) then
+      a = real(ys(1, p), c_double)
+      b = real(ys(2, p), c_double)
+    else
+      a = yp(1, p)
+      b = yp(2, p)
+    end if
+  end subroutine network_output
 
   !> The reference scheme on the columns with a rejected interface (pointwise network).
   subroutine guard_pointwise(t, u, v, avt, avm)
     real(c_double), intent(in), contiguous :: t(:, :, :), u(:, :, :), v(:, :, :)
     real(c_double), intent(inout), contiguous :: avt(:, :, :), avm(:, :, :)
     integer :: c, k, p, ncolbad
+    real(c_double) :: a, b
     logical :: ok
     refmask = 0
     ncolbad = 0
@@ -220,8 +288,8 @@ contains
       ok = .true.
       do k = 1, size(avt, 3)
         p = c + (k - 1) * ncol
-        ok = ok .and. yp(1, p) >= -12.0_c_double .and. yp(1, p) <= 3.0_c_double .and. &
-             yp(2, p) >= -12.0_c_double .and. yp(2, p) <= 3.0_c_double
+        call network_output(p, a, b)
+        ok = ok .and. a >= avlo .and. a <= avhi .and. b >= avlo .and. b <= avhi
       end do
       if (.not. ok) then
         refmask(ci(c), cj(c)) = 1
@@ -259,5 +327,12 @@ contains
       call cl_layout_counts(layout, nbad=nbad)
     end if
   end subroutine oml_guard_columns
+
+  !> CPU time of the process (s), for costs that do not count time spent waiting for a
+  !> core on a shared machine.
+  function cpu_seconds() result(s)
+    real(c_double) :: s
+    call cpu_time(s)
+  end function cpu_seconds
 
 end module ocean_ml_mixing

@@ -24,7 +24,9 @@
 !> qsum (jpi, jpj; J m-2), time-mean log10 avt (jpi, jpj, jpk-1); and prints KEY value
 !> lines: NRANKS, NWATER, NSTEPS, NONFINITE_STEP (0: none), MIXING_SECONDS_PER_STEP,
 !> FORWARD_SECONDS_PER_STEP (the layout call: gather, network, guard, scatter of y),
-!> STEP_SECONDS_PER_STEP (maximum over ranks), BACKEND, GUARD_FALLBACK_COLUMNS (columns
+!> STEP_SECONDS_PER_STEP (wall time, maximum over ranks), the same three as CPU time of
+!> the process (MIXING_CPU_SECONDS_PER_STEP, ...: not counting time spent waiting for a
+!> core on a shared machine), BACKEND, GUARD_FALLBACK_COLUMNS (columns
 !> the guard gave to the reference scheme, summed over steps and ranks; 0 for
 !> scheme='reference').
 program run_ocean
@@ -33,9 +35,9 @@ program run_ocean
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use mpi
   use climlearn, only: cl_model, cl_model_load, cl_model_backend, cl_set_num_threads, &
-                       cl_model_input_shape
+                       cl_model_input_shape, cl_model_input_dtype, CL_FLOAT32
   use ocean_physics, only: oc_grid, oc_basin_mask, oc_initial, mixing, oc_step
-  use ocean_ml_mixing, only: oml_init, oml_mixing, oml_guard_columns
+  use ocean_ml_mixing, only: oml_init, oml_mixing, oml_guard_columns, cpu_seconds
   implicit none
 
   integer :: jpi = 24, jpj = 24, jpk = 24, nsteps = 240
@@ -55,7 +57,9 @@ program run_ocean
                                  lavt(:, :, :)
   integer(int64) :: nguard
   integer(int64), allocatable :: xshape(:)
-  real(c_double) :: w0, w1, w2, wmix, wstep, wfwd, buf(3), time
+  integer :: xdtype
+  real(c_double) :: w0, w1, w2, wmix, wstep, wfwd(2), buf(6), time
+  real(c_double) :: c0, c1, c2, cmix, cstep
   logical :: exists, ml
   type(cl_model) :: model
   character(len=512) :: msg, nml_file
@@ -130,7 +134,10 @@ program run_ocean
     ! a network with 2 input features is per interface, otherwise per column
     call cl_model_input_shape(model, 1, xshape, stat=ios, errmsg=msg)
     if (ios /= 0) call fail('cannot read the input shape of '//trim(model_path)//': '//trim(msg))
-    call oml_init(own == 1, e3w, pointwise_net=size(xshape) == 2 .and. xshape(1) == 2)
+    xdtype = cl_model_input_dtype(model, 1, stat=ios, errmsg=msg)
+    if (ios /= 0) call fail('cannot read the input dtype of '//trim(model_path)//': '//trim(msg))
+    call oml_init(own == 1, e3w, pointwise_net=size(xshape) == 2 .and. xshape(1) == 2, &
+                  single_precision=xdtype == CL_FLOAT32)
   end if
 
   avt = 0.0_c_double
@@ -141,10 +148,13 @@ program run_ocean
   wmix = 0.0_c_double
   wstep = 0.0_c_double
   wfwd = 0.0_c_double
+  cmix = 0.0_c_double
+  cstep = 0.0_c_double
   bad = 0
   do n = 1, nsteps
     time = time0 + real(n - 1, c_double) * dt
     w0 = MPI_Wtime()
+    c0 = cpu_seconds()
     if (ml) then
       call oml_mixing(model, t, uu, vv, avt, avm, wfwd, ios, msg)
       if (ios /= 0) call fail('model forward failed: '//trim(msg))
@@ -153,11 +163,15 @@ program run_ocean
                   avt, avm)
     end if
     w1 = MPI_Wtime()
+    c1 = cpu_seconds()
     call oc_step(int(jpi, c_int), int(jpj, c_int), int(jpk, c_int), own, e3t, e3w, time, &
                  dt, t, uu, vv, avt, avm, qsurf)
     w2 = MPI_Wtime()
+    c2 = cpu_seconds()
     wmix = wmix + (w1 - w0)
     wstep = wstep + (w2 - w1)
+    cmix = cmix + (c1 - c0)
+    cstep = cstep + (c2 - c1)
     tsum = tsum + t
     qsum = qsum + dt * qsurf
     where (avt > 0.0_c_double) lavt = lavt + log10(avt)
@@ -191,8 +205,8 @@ program run_ocean
   nguard = 0
   if (ml) call oml_guard_columns(nguard)
   call MPI_Allreduce(MPI_IN_PLACE, nguard, 1, MPI_INTEGER8, MPI_SUM, MPI_COMM_WORLD, ierr)
-  buf = [wmix, wfwd, wstep] / real(max(nsteps, 1), c_double)
-  call MPI_Allreduce(MPI_IN_PLACE, buf, 3, MPI_DOUBLE_PRECISION, MPI_MAX, MPI_COMM_WORLD, ierr)
+  buf = [wmix, wfwd(1), wstep, cmix, wfwd(2), cstep] / real(max(nsteps, 1), c_double)
+  call MPI_Allreduce(MPI_IN_PLACE, buf, 6, MPI_DOUBLE_PRECISION, MPI_MAX, MPI_COMM_WORLD, ierr)
 
   if (rank == 0) then
     if (nsteps > 0) then
@@ -212,6 +226,9 @@ program run_ocean
     write (*, '(a, 1x, es14.6)') 'MIXING_SECONDS_PER_STEP', buf(1)
     write (*, '(a, 1x, es14.6)') 'FORWARD_SECONDS_PER_STEP', buf(2)
     write (*, '(a, 1x, es14.6)') 'STEP_SECONDS_PER_STEP', buf(3)
+    write (*, '(a, 1x, es14.6)') 'MIXING_CPU_SECONDS_PER_STEP', buf(4)
+    write (*, '(a, 1x, es14.6)') 'FORWARD_CPU_SECONDS_PER_STEP', buf(5)
+    write (*, '(a, 1x, es14.6)') 'STEP_CPU_SECONDS_PER_STEP', buf(6)
     if (ml) then
       write (*, '(a, 1x, a)') 'BACKEND', trim(cl_model_backend(model))
     else

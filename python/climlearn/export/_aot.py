@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -216,10 +217,15 @@ def to_aot(
                 f"is needed at export time): {_first_lines(exc)}; {_ADVICE}"
             ) from exc
         seconds = time.perf_counter() - start
-        runner = torch._inductor.aoti_load_package(str(tmp))
-        with torch.no_grad():
-            for inputs, want in ((trace_in, trace_want), (probe, probe_want)):
-                _compare(_as_tuple(runner(*inputs)), want, names, dtype, "the compiled package")
+        # the loader unpacks the package under TMPDIR: point it at a folder removed
+        # afterwards, so no unpacked copy is left behind whatever happens to the runner
+        with tempfile.TemporaryDirectory(prefix="climlearn_aot_check_") as scratch:
+            runner = _load_in(tmp, scratch)
+            with torch.no_grad():
+                for inputs, want in ((trace_in, trace_want), (probe, probe_want)):
+                    _compare(_as_tuple(runner(*inputs)), want, names, dtype,
+                             "the compiled package")
+            del runner
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -227,6 +233,19 @@ def to_aot(
     log.info("exported %s (AOTInductor, batch %d..%d): compiled in %.1f s, "
              "max |exported - eager| = %.3g", path, lo, hi, seconds, max_diff)
     return path
+
+
+def _load_in(package: Path, scratch: str) -> Any:
+    """Load ``package`` with TMPDIR set to ``scratch`` (where the loader unpacks it)."""
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = scratch
+    try:
+        return torch._inductor.aoti_load_package(str(package))
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
 
 
 def read_package_card(path: Path) -> dict[str, Any]:

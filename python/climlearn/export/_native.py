@@ -22,6 +22,10 @@ NATIVE_VERSION = 1
 
 def _activation(module: nn.Module) -> str | None:
     """Op name of a supported elementwise activation, else None."""
+    from ..models.elementwise import Exp
+
+    if type(module) is Exp:
+        return "exp"
     if isinstance(module, nn.ReLU):
         return "relu"
     if isinstance(module, nn.Tanh):

@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 from torch import nn
 
+from .elementwise import Exp
 from .mlp import MLP
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {
     "mlp": MLP,
 }
 
-__all__ = ["MLP", "get_model", "available_models", "register_model"]
+__all__ = ["Exp", "MLP", "get_model", "available_models", "register_model"]
 
 
 def available_models() -> list[str]:
