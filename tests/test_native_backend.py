@@ -150,7 +150,7 @@ def test_narrow_networks_fused_path(fortran_exe, tmp_path, dtype, widths):
     batch sizes around the block size, with normalisation and a final exponential."""
     torch.manual_seed(1)
     layers: list[nn.Module] = []
-    for a, b in zip(widths[:-1], widths[1:]):
+    for a, b in zip(widths[:-1], widths[1:], strict=True):
         layers += [nn.Linear(a, b, dtype=dtype), nn.Tanh() if len(widths) > 3 else nn.ReLU()]
     net = nn.Sequential(*layers[:-1], Exp())
     n_in, n_out = widths[0], widths[-1]

@@ -18,7 +18,8 @@ The network learns the closure (the Richardson-number dependence and the convect
 value); it is trained in float64 and exported in float32 as a chain of linear layers,
 ReLU and a final exponential, which libclimlearn runs with its native kernel (the host
 converts its float64 features and the returned coefficients).
-:func:`interface_features` is the Python twin of the host's feature code (``ocean_ml_mixing.f90``); both use the constants of ``ocean_physics``.
+:func:`interface_features` is the Python twin of the host's feature code
+(``ocean_ml_mixing.f90``); both use the constants of ``ocean_physics``.
 
 ``fit``/``predict`` take and return whole columns (``x`` (nsample, 3 jpk), ``y``
 (nsample, 2 (jpk-1))), like :class:`~climlearn.testbeds.ocean.emulators.ColumnEmulator`,
