@@ -302,6 +302,51 @@ struct NarrowPlan {
   const int *nacts = nullptr;
 };
 
+/** h(f, b) = x(b, f) for b < nb: columns of K features to a features x kBlock block. With K
+ *  known at compile time the interleaved loads vectorise (the general case is scalar). */
+template <class T, int K>
+inline __attribute__((always_inline)) void load_k(const T *__restrict x, int nb, T *__restrict h) {
+  for (int b = 0; b < nb; ++b)
+#pragma GCC unroll 4
+    for (int f = 0; f < K; ++f) h[f * kBlock + b] = x[b * K + f];
+}
+
+template <class T>
+inline __attribute__((always_inline)) void load_transposed(const T *__restrict x, int64_t k, int nb,
+                                                           T *__restrict h) {
+  switch (k) {
+    case 1: load_k<T, 1>(x, nb, h); break;
+    case 2: load_k<T, 2>(x, nb, h); break;
+    case 3: load_k<T, 3>(x, nb, h); break;
+    case 4: load_k<T, 4>(x, nb, h); break;
+    default:
+      for (int b = 0; b < nb; ++b)
+        for (int64_t f = 0; f < k; ++f) h[f * kBlock + b] = x[b * k + f];
+  }
+}
+
+/** y(b, f) = h(f, b) for b < nb (the inverse of load_transposed). */
+template <class T, int K>
+inline __attribute__((always_inline)) void store_k(const T *__restrict h, int nb, T *__restrict y) {
+  for (int b = 0; b < nb; ++b)
+#pragma GCC unroll 4
+    for (int f = 0; f < K; ++f) y[b * K + f] = h[f * kBlock + b];
+}
+
+template <class T>
+inline __attribute__((always_inline)) void store_transposed(const T *__restrict h, int64_t k, int nb,
+                                                            T *__restrict y) {
+  switch (k) {
+    case 1: store_k<T, 1>(h, nb, y); break;
+    case 2: store_k<T, 2>(h, nb, y); break;
+    case 3: store_k<T, 3>(h, nb, y); break;
+    case 4: store_k<T, 4>(h, nb, y); break;
+    default:
+      for (int b = 0; b < nb; ++b)
+        for (int64_t f = 0; f < k; ++f) y[b * k + f] = h[f * kBlock + b];
+  }
+}
+
 template <class T>
 inline __attribute__((always_inline)) void narrow_loops(const NarrowPlan<T> &P, const T *__restrict x,
                                                         T *__restrict y, int64_t ncol) {
@@ -315,9 +360,7 @@ inline __attribute__((always_inline)) void narrow_loops(const NarrowPlan<T> &P, 
     T *h = buf[0];
     // load transposed (features x columns; padding columns of the last block are zeros)
     if (nb < kBlock) std::memset(h, 0, sizeof(T) * size_t(nin) * kBlock);
-    const T *xb = x + c0 * nin;
-    for (int b = 0; b < nb; ++b)
-      for (int64_t f = 0; f < nin; ++f) h[f * kBlock + b] = xb[b * nin + f];
+    load_transposed(x + c0 * nin, nin, nb, h);
     if (P.in_mean != nullptr) {
       for (int64_t f = 0; f < nin; ++f) {
         const V m = V{} + P.in_mean[f], sd = V{} + P.in_std[f];
@@ -353,9 +396,7 @@ inline __attribute__((always_inline)) void narrow_loops(const NarrowPlan<T> &P, 
         for (int v = 0; v < NV; ++v) vstore(hy + o * kBlock + v * N, vload(hy + o * kBlock + v * N) * sd + m);
       }
     }
-    T *yb = y + c0 * nout;
-    for (int b = 0; b < nb; ++b)
-      for (int64_t o = 0; o < nout; ++o) yb[b * nout + o] = hy[o * kBlock + b];
+    store_transposed(hy, nout, nb, y + c0 * nout);
   }
 }
 
