@@ -17,7 +17,7 @@
 // matrix multiply on views of our buffers, even for 256-wide layers at 10,000 columns
 // (a BLAS path for very wide layers, or for several threads, is future work). Narrow
 // networks (every width <= 16, e.g. a 2-4-2 network applied per grid point) take a fused
-// path instead: blocks of 16 columns, transposed, through all layers in L1.
+// path instead: blocks of 64 columns, transposed, through all layers in L1.
 // Activations (relu, tanh, sigmoid, silu, gelu, gelu_tanh, and exp for outputs such as
 // 10**y folded into the last layer) are computed by our own vectorisable exp/expm1
 // (accurate to a few ulp), except exact GELU which uses std::erf.
