@@ -16,7 +16,13 @@
 #include <nlohmann/json.hpp>
 #include <sys/utsname.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace climlearn {
 
@@ -117,6 +123,52 @@ void read_batch_range(cl_model &m) {
   m.batch_max = (*r)[1].get<int64_t>();
 }
 
+/** AOTIModelPackageLoader unpacks a package into a new folder under TMPDIR and removes it
+ *  only in its destructor: a host that ends without cl_model_free (or is killed) would
+ *  leave one folder per rank and run. While one exists, the loader is pointed at a
+ *  private folder (TMPDIR set for the duration of the constructor, under a lock shared by
+ *  every load of this library), and the folder is removed as soon as the model is
+ *  loaded: the compiled library stays mapped and the package is not read again. */
+class ScratchTmpdir {
+ public:
+  ScratchTmpdir() {
+    const char *base = std::getenv("TMPDIR");
+    if (base != nullptr) {
+      had_ = true;
+      saved_ = base;
+    }
+    std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/climlearn_aot_XXXXXX";
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (mkdtemp(buf.data()) == nullptr) {
+      throw Error(CL_ERR_IO, "cannot create a scratch folder to unpack the AOTInductor package (" + pattern +
+                                 "): " + std::strerror(errno) + "; set TMPDIR to a writable folder");
+    }
+    dir_ = buf.data();
+    setenv("TMPDIR", dir_.c_str(), 1);
+  }
+  ~ScratchTmpdir() {
+    if (had_) {
+      setenv("TMPDIR", saved_.c_str(), 1);
+    } else {
+      unsetenv("TMPDIR");
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  ScratchTmpdir(const ScratchTmpdir &) = delete;
+  ScratchTmpdir &operator=(const ScratchTmpdir &) = delete;
+
+ private:
+  std::string dir_, saved_;
+  bool had_ = false;
+};
+
+std::mutex &load_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 }  // namespace
 
 std::unique_ptr<cl_model> load_aot(const std::string &path, torch::Device device) {
@@ -142,10 +194,14 @@ std::unique_ptr<cl_model> load_aot(const std::string &path, torch::Device device
   read_batch_range(*m);
   check_target(path, meta, device);
   try {
+    std::lock_guard<std::mutex> lock(load_mutex());
+    ScratchTmpdir scratch;
     m->aoti = std::make_shared<torch::inductor::AOTIModelPackageLoader>(path, model_name,
                                                                         /*run_single_threaded=*/false,
                                                                         /*num_runners=*/1,
                                                                         /*device_index=*/-1);
+  } catch (const Error &) {
+    throw;
   } catch (...) {
     std::string why = summarise_torch_message(current_exception_message());
     std::string versions;

@@ -10,6 +10,7 @@ Lorenz 96 testbed networks mlp_local (float32) and mlp_nonlocal (float64).
 from __future__ import annotations
 
 import json
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from torch import nn
 from climlearn.export import ExportError, load, read_card, to_aot, to_torchscript
 from climlearn.models import MLP
 
-from .conftest import run
+from .conftest import clean_env, run
 
 NP = {torch.float32: np.float32, torch.float64: np.float64}
 TOL = {torch.float32: 1e-5, torch.float64: 1e-12}
@@ -198,6 +199,20 @@ def test_c_program_reads_the_package(c_exe, mlp, tmp_path):
 
 
 # ---- selection and errors ------------------------------------------------------------------
+
+def test_loading_leaves_no_unpacked_files(fortran_exe, mlp, tmp_path):
+    """A program that loads a package and ends without freeing it (as a host model that
+    stops) leaves nothing under TMPDIR: the unpacked package is removed once loaded."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = clean_env()
+    env["TMPDIR"] = str(scratch)
+    proc = subprocess.run([str(fortran_exe("backend_driver")), "load", str(mlp["aot"]), "aot"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _fields(proc.stdout)["BACKEND"] == "aot"
+    assert sorted(p.name for p in scratch.iterdir()) == []
+
 
 def test_backend_selection(fortran_exe, mlp):
     assert _load(fortran_exe, mlp["aot"], "auto")["BACKEND"] == "aot"

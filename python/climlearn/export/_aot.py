@@ -218,7 +218,7 @@ def to_aot(
             ) from exc
         seconds = time.perf_counter() - start
         # the loader unpacks the package under TMPDIR: point it at a folder removed
-        # afterwards, so no unpacked copy is left behind whatever happens to the runner
+        # afterwards, so no unpacked copy is left behind
         with tempfile.TemporaryDirectory(prefix="climlearn_aot_check_") as scratch:
             runner = _load_in(tmp, scratch)
             with torch.no_grad():
@@ -270,7 +270,10 @@ def load_package(path: Path) -> tuple[Any, dict[str, Any]]:
     """Load a package: a callable taking and returning tensors, and its card."""
     card = read_package_card(path)
     try:
-        runner = torch._inductor.aoti_load_package(str(path))
+        # unpacked into a scratch folder removed at once (the library stays loaded), so
+        # nothing is left behind if the runner is never destroyed
+        with tempfile.TemporaryDirectory(prefix="climlearn_aot_") as scratch:
+            runner = _load_in(path, scratch)
     except Exception as exc:
         raise ValueError(f"{path}: cannot load AOTInductor package: "
                          f"{_first_lines(exc, 1)}") from exc
