@@ -1,7 +1,8 @@
 """The Betts-Miller input features of the ``bm_mlp`` convection emulator: the Fortran
 routine (``cp_bm_features``) against numpy, their link to the scheme's tendencies, the
-masked enthalpy-conserving network, and the host computing the same features as the
-Python training (one emulated host step against Python, column by column)."""
+cloud-layer closure applied after the network, and the host computing the same features
+as the Python training (one emulated host step, through cl_layout_forward, against
+Python column by column)."""
 
 import shutil
 
@@ -148,3 +149,13 @@ def test_host_features_equal_python(bm_model, tmp_path):
     np.testing.assert_allclose(out["dtconv_mean"], dt, rtol=1e-4, atol=1e-9)
     np.testing.assert_allclose(out["dqconv_mean"], dq, rtol=1e-4, atol=1e-12)
     assert np.abs(out["dtconv_mean"]).max() > 0
+    # A model whose input size is neither 2*klev nor 6*klev: a clear error.
+    from climlearn.export import to_torchscript
+    from climlearn.models import MLP
+
+    bad = to_torchscript(MLP(60, 40, hidden=[4]), tmp_path / "bad.pt",
+                         example_inputs=torch.zeros(2, 60), output_names=["y"])
+    with pytest.raises(RuntimeError, match=r"takes 60 inputs per column; the host provides "
+                                           r"2\*klev = 40 .* or 6\*klev = 120"):
+        run_host(exe, tmp_path, klon=6, klev=20, nsteps=1, scheme="ml", model_path=bad,
+                 name="bad")

@@ -62,7 +62,8 @@ def emulated_run(model_path: str | os.PathLike, grid: ColumnGrid, dtime: float,
     Each step: Held-Suarez relaxation, evaporation, dry adjustment (Fortran), the
     network on all columns (with the Betts-Miller features of :func:`.physics.bm_features`
     appended to (T, q) when the model takes ``6*klev`` inputs, then
-    :func:`.emulators.cloud_layer_closure`, as the host does) and :func:`constrain`, large-scale condensation (Fortran).
+    :func:`.emulators.cloud_layer_closure`, as the host does) and :func:`constrain`,
+    large-scale condensation (Fortran).
     Humidity is floored at 0 after the convective update (it can come out at -1e-21 by
     round-off; the Python physics wrappers reject negative humidity).
 
@@ -79,7 +80,10 @@ def emulated_run(model_path: str | os.PathLike, grid: ColumnGrid, dtime: float,
 
     net = torch.jit.load(str(model_path))
     net.eval()
-    nin = read_card(model_path)["inputs"][0]["shape"][1]
+    try:
+        nin = read_card(model_path)["inputs"][0]["shape"][1]
+    except ValueError:  # a bare TorchScript file (no card): (T, q) inputs
+        nin = 2 * grid.klev
     dp = grid.paprs[:, :-1] - grid.paprs[:, 1:]
     k = grid.klev
     t, q = np.array(t0, dtype=float), np.array(q0, dtype=float)

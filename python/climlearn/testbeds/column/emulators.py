@@ -2,7 +2,8 @@
 
 Every emulator maps a batch of columns x = (T(klev), q(klev)) of shape ``(ncol, 2*klev)``
 (normalised) to y = (dT/dt(klev), dq/dt(klev)) of shape ``(ncol, 2*klev)`` (normalised),
-level 0 the lowest layer, so that the host calls it with ``x(2*klev, klon)`` in Fortran.
+level 0 the lowest layer, so that the host calls it with ``x(2*klev, klon)`` in Fortran
+(``bm_mlp``: ``6*klev`` inputs, below).
 
 ``gated_mlp`` (:class:`GatedConservingMLP`) is physically structured: a trigger head
 says whether the column convects (stable columns get exactly zero tendency, as in the
@@ -29,8 +30,8 @@ from torch import Tensor, nn
 
 from ...models import MLP
 
-__all__ = ["CloudLayerMLP", "ColumnCNN", "cloud_layer_closure", "GatedConservingMLP", "available_emulators",
-           "get_emulator"]
+__all__ = ["CloudLayerMLP", "ColumnCNN", "GatedConservingMLP", "available_emulators",
+           "cloud_layer_closure", "get_emulator"]
 
 
 def _mlp(klev: int, hidden: Sequence[int] = (128, 128), activation: str = "silu"

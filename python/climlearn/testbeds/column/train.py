@@ -36,8 +36,9 @@ def columns_xy(ds: xr.Dataset, features: str = "tq") -> tuple[np.ndarray, np.nda
     """(x, y) arrays ``(time*lat, nfeat)`` from a reference dataset (float64).
 
     ``features="tq"``: x = (T, q), ``2*klev``; ``"bm"``: x = (T, q, T_ref - T, q_ref - q,
-    cloud-layer mask, deep-regime mask), ``6*klev``, the extra features from :func:`.physics.bm_features`
-    (the Fortran routine the host calls). y = (dT/dt, dq/dt), ``2*klev``.
+    cloud-layer mask, deep-regime mask), ``6*klev``, the extra features from
+    :func:`.physics.bm_features` (the Fortran routine the host calls).
+    y = (dT/dt, dq/dt), ``2*klev``.
     """
     for name in ("ta", "hus", "tnta_conv", "tnhus_conv"):
         if name not in ds:
