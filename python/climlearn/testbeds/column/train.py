@@ -1,10 +1,13 @@
 """Train a column convection emulator on a reference dataset and export it.
 
-Features x = (ta, hus) per column, targets y = (tnta_conv, tnhus_conv), from the CF NetCDF
-written by :func:`.data.generate_reference`. The last ``test_fraction`` of the time axis
-is held out for the offline scores (R^2 per level). Inputs are standardised per level;
-outputs per variable (one scale over all levels, so that the loss weighs levels by their
-physical tendency). The normalisation goes inside the exported TorchScript file.
+Features x = (ta, hus) per column (plus the Betts-Miller cloud-layer features of
+:func:`.physics.bm_features` for emulators with ``input_features = "bm"``), targets
+y = (tnta_conv, tnhus_conv), from the CF NetCDF written by
+:func:`.data.generate_reference`. The last ``test_fraction`` of the time axis is held out
+for the offline scores (R^2 per level). Inputs are standardised per level; outputs per
+variable (one scale over all levels, so that the loss weighs levels by their physical
+tendency), or per level with mean 0 for ``bm`` emulators. The normalisation goes inside
+the exported TorchScript file.
 """
 
 from __future__ import annotations
