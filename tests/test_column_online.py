@@ -82,7 +82,7 @@ def test_namelist_errors_are_clear(host, tmp_path):
 
 def test_registry_and_config_errors():
     with pytest.raises(ValueError, match=r"unknown emulator 'gru'; valid names are "
-                                         r"\['cnn', 'gated_mlp', 'mlp'\]"):
+                                         r"\['bm_mlp', 'cnn', 'gated_mlp', 'mlp'\]"):
         get_emulator("gru", klev=20)
     import torch
     x = torch.zeros(3, 40)

@@ -23,7 +23,7 @@ module column_physics
 
   public :: cp_sigma_levels, cp_teq, cp_relaxation, cp_dry_adjustment, &
             convection_reference, cp_large_scale_condensation, cp_surface_evaporation, &
-            physics, cp_run, cp_qsat
+            physics, cp_run, cp_qsat, cp_bm_features
   !> Argument kinds, re-exported for the generated f90wrap wrappers.
   public :: c_double, c_int
 
@@ -233,6 +233,49 @@ contains
         precip(i) = -sum(d_q(i, 1:ktop) * dpl(1:ktop)) / cl_grav
     end do
   end subroutine convection_reference
+
+  !> Input features of the convection emulator, the quantities the Betts-Miller scheme
+  !> decides from (computed here so that the Fortran host and the Python training share
+  !> one implementation): the parcel reference profile T_ref (`parcel_profile`) and
+  !> q_ref = rhbm qsat(T_ref), the cloud layer 1..ktop (`cloud_top`; empty when the
+  !> column does not convect) and, on it,
+  !> - mask(i, k) = 1 for k <= ktop, else 0;
+  !> - tdep(i, k) = (T_ref - T) mask, K;
+  !> - qdep(i, k) = (q_ref - max(q, 0)) mask, kg kg-1;
+  !> - deep(i, k) = mask where the column is in the deep regime (P_q > 0 and P_T > 0,
+  !>   see `convection_reference`), else 0: the regime switch of the scheme.
+  !> Same arguments (paprs, pplay, t, q) as `convection_reference`; inputs not modified.
+  subroutine cp_bm_features(klon, klev, paprs, pplay, t, q, tdep, qdep, mask, deep)
+    integer(c_int), intent(in) :: klon, klev
+    real(c_double), intent(in) :: paprs(klon, klev + 1)  !< half-level pressure, Pa
+    real(c_double), intent(in) :: pplay(klon, klev)      !< full-level pressure, Pa
+    real(c_double), intent(in) :: t(klon, klev)          !< temperature, K
+    real(c_double), intent(in) :: q(klon, klev)          !< specific humidity, kg kg-1
+    real(c_double), intent(out) :: tdep(klon, klev)      !< T_ref - T on the cloud layer, K
+    real(c_double), intent(out) :: qdep(klon, klev)      !< q_ref - q on the cloud layer
+    real(c_double), intent(out) :: mask(klon, klev)      !< 1 on the cloud layer, else 0
+    real(c_double), intent(out) :: deep(klon, klev)      !< mask of deep columns, else 0
+    real(dp) :: tref(klev), dpl(klev), pl(klev), tc(klev), qc(klev)
+    integer :: i, ktop
+    tdep = 0.0_dp
+    qdep = 0.0_dp
+    mask = 0.0_dp
+    deep = 0.0_dp
+    do i = 1, klon
+      pl = pplay(i, :)
+      dpl = paprs(i, 1:klev) - paprs(i, 2:klev + 1)
+      tc = t(i, :)
+      qc = max(q(i, :), 0.0_dp)
+      call parcel_profile(klev, pl, tc(1), qc(1), tref)
+      ktop = cloud_top(klev, pl, dpl, tc, tref)
+      if (ktop < 2) cycle
+      mask(i, 1:ktop) = 1.0_dp
+      tdep(i, 1:ktop) = tref(1:ktop) - tc(1:ktop)
+      qdep(i, 1:ktop) = bm_rhbm * cp_qsat(tref(1:ktop), pl(1:ktop)) - qc(1:ktop)
+      if (sum(-qdep(i, 1:ktop) * dpl(1:ktop)) > 0.0_dp .and. &
+          cl_cp / cl_lv * sum(tdep(i, 1:ktop) * dpl(1:ktop)) > 0.0_dp) deep(i, 1:ktop) = 1.0_dp
+    end do
+  end subroutine cp_bm_features
 
   !> Temperature of a parcel lifted from level 1 with (t1, q1): dry adiabat to saturation,
   !> then the moist adiabat of constant theta_e (Newton iterations on each level).

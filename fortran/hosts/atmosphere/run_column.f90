@@ -20,10 +20,11 @@
 !>   nonfinite_step (0 when the run stayed finite), conv_seconds_per_step and
 !>   step_seconds_per_step (largest over ranks), nranks.
 program run_column
-  use, intrinsic :: iso_fortran_env, only: real32, real64, int64, error_unit
+  use, intrinsic :: iso_fortran_env, only: real64, int64, error_unit
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
   use mpi
-  use climlearn, only: cl_model, cl_model_load, cl_set_num_threads, CL_OK
+  use climlearn, only: cl_model, cl_model_load, cl_set_num_threads, cl_model_input_shape, &
+                       CL_OK
   use column_physics, only: cp_sigma_levels, cp_teq, cp_qsat
   use column_host, only: physiq, host_diag, SCHEME_REFERENCE, SCHEME_ML
   implicit none
@@ -46,10 +47,10 @@ program run_column
   real(dp), allocatable :: t(:, :), q(:, :), pr(:), krate(:, :)
   real(dp), allocatable :: tsum(:, :), qsum(:, :), dtsum(:, :), dqsum(:, :), prsum(:)
   real(dp), allocatable :: prcsum(:), rrsum(:), rsum(:), tcol(:, :)
-  real(real32), allocatable :: x(:, :), y(:, :)
   integer, allocatable :: counts(:), displs(:)
   integer :: u, ios, i, k, n, ierr, rank, nranks, nloc, i0, isch, stat, nmean, nsamp
-  integer :: bad_step, bad_any
+  integer :: bad_step, bad_any, nin
+  integer(int64), allocatable :: shp(:)
   integer(int64) :: c0, c1, rate
   real(dp) :: conv_sec, step_sec, vals(2), vmax(2)
   character(len=1024) :: msg
@@ -101,8 +102,7 @@ program run_column
   i0 = displs(rank + 1)
 
   allocate (lat(nloc), sigh(klev + 1), sig(klev), paprs(nloc, klev + 1), pplay(nloc, klev), &
-            dpl(nloc, klev), t(nloc, klev), q(nloc, klev), pr(nloc), krate(nloc, klev), &
-            x(2 * klev, nloc), y(2 * klev, nloc))
+            dpl(nloc, klev), t(nloc, klev), q(nloc, klev), pr(nloc), krate(nloc, klev))
   do i = 1, nloc
     lat(i) = lat_min + (lat_max - lat_min) * (real(i0 + i, dp) - 0.5_dp) / klon
   end do
@@ -117,9 +117,15 @@ program run_column
   call cp_teq(nloc, klev, lat, paprs, pplay, t, krate)
   q = 0.5_dp * cp_qsat(t, pplay)
 
+  nin = 2 * klev
   if (isch == SCHEME_ML) then
     call cl_set_num_threads(1, stat=stat, errmsg=msg)
     if (stat == CL_OK) call cl_model_load(model, trim(model_path), stat=stat, errmsg=msg)
+    ! The model's input size says which features the host computes (see column_host).
+    if (stat == CL_OK) call cl_model_input_shape(model, 1, shp, stat=stat, errmsg=msg)
+    if (stat == CL_OK) then
+      nin = int(shp(1))
+    end if
     if (stat /= CL_OK) then
       write (error_unit, '(a, i0, a)') 'run_column (rank ', rank, '): cannot load model '// &
         trim(model_path)//': '//trim(msg)
@@ -137,8 +143,8 @@ program run_column
   conv_sec = 0
   call system_clock(c0, rate)
   do n = 1, nsteps
-    call physiq(nloc, klev, dtime, lat, paprs, pplay, t, q, pr, isch, model, tau_evap, x, &
-                y, diag, stat, msg, max_dtdt, max_dqdt)
+    call physiq(nloc, klev, dtime, lat, paprs, pplay, t, q, pr, isch, model, tau_evap, nin, &
+                diag, stat, msg, max_dtdt, max_dqdt)
     if (stat /= CL_OK) then
       write (error_unit, '(a, i0, a, i0, a)') 'run_column (rank ', rank, '): network call '// &
         'failed at step ', n, ': '//trim(msg)

@@ -21,11 +21,13 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from .emulators import cloud_layer_closure
 from .physics import (
     CP,
     GRAV,
     LV,
     ColumnGrid,
+    bm_features,
     convection,
     initial_state,
     large_scale_condensation,
@@ -58,7 +60,10 @@ def emulated_run(model_path: str | os.PathLike, grid: ColumnGrid, dtime: float,
     """Run the host physics with the exported emulator as convection, collecting states.
 
     Each step: Held-Suarez relaxation, evaporation, dry adjustment (Fortran), the
-    network on all columns and :func:`constrain`, large-scale condensation (Fortran).
+    network on all columns (with the Betts-Miller features of :func:`.physics.bm_features`
+    appended to (T, q) when the model takes ``6*klev`` inputs, then
+    :func:`.emulators.cloud_layer_closure`, as the host does) and :func:`constrain`,
+    large-scale condensation (Fortran).
     Humidity is floored at 0 after the convective update (it can come out at -1e-21 by
     round-off; the Python physics wrappers reject negative humidity).
 
@@ -71,8 +76,14 @@ def emulated_run(model_path: str | os.PathLike, grid: ColumnGrid, dtime: float,
     """
     if t0 is None or q0 is None:
         t0, q0 = initial_state(grid)
+    from ...export import read_card
+
     net = torch.jit.load(str(model_path))
     net.eval()
+    try:
+        nin = read_card(model_path)["inputs"][0]["shape"][1]
+    except ValueError:  # a bare TorchScript file (no card): (T, q) inputs
+        nin = 2 * grid.klev
     dp = grid.paprs[:, :-1] - grid.paprs[:, 1:]
     k = grid.klev
     t, q = np.array(t0, dtype=float), np.array(q0, dtype=float)
@@ -85,9 +96,13 @@ def emulated_run(model_path: str | os.PathLike, grid: ColumnGrid, dtime: float,
         if n % every == 0:
             ts.append(t.copy())
             qs.append(q.copy())
-        x = torch.as_tensor(np.concatenate([t, q], axis=1), dtype=torch.float32)
+        feats = [t, q, *bm_features(t, q, grid)] if nin == 6 * k else [t, q]
+        x = torch.as_tensor(np.concatenate(feats, axis=1), dtype=torch.float32)
         with torch.no_grad():
-            y = net(x).double().numpy()
+            y = net(x).double()
+        if nin == 6 * k:
+            y = cloud_layer_closure(y, torch.as_tensor(feats[4]), torch.as_tensor(dp))
+        y = y.numpy()
         d_t, d_q = constrain(t, q, y[:, :k], y[:, k:], dp, dtime)
         t = t + dtime * d_t
         q = np.maximum(q + dtime * d_q, 0.0)

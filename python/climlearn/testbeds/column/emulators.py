@@ -2,13 +2,23 @@
 
 Every emulator maps a batch of columns x = (T(klev), q(klev)) of shape ``(ncol, 2*klev)``
 (normalised) to y = (dT/dt(klev), dq/dt(klev)) of shape ``(ncol, 2*klev)`` (normalised),
-level 0 the lowest layer, so that the host calls it with ``x(2*klev, klon)`` in Fortran.
+level 0 the lowest layer, so that the host calls it with ``x(2*klev, klon)`` in Fortran
+(``bm_mlp``: ``6*klev`` inputs, below).
 
 ``gated_mlp`` (:class:`GatedConservingMLP`) is physically structured: a trigger head
 says whether the column convects (stable columns get exactly zero tendency, as in the
 reference scheme), and the tendencies pass through a fixed linear projection, part of
 the exported network, that zeroes the levels the scheme never touches and removes the
 column enthalpy residual sum (cp dT/dt + L dq/dt) dp/g.
+
+``bm_mlp`` (:class:`CloudLayerMLP`) takes, besides (T, q), the quantities the scheme
+decides from, computed by the host before the call (Fortran ``cp_bm_features``, also
+used for training): the departures from the scheme's reference profiles T_ref - T,
+q_ref - q on the cloud layer, the cloud-layer mask and the deep-regime mask. Its input
+is ``(ncol, 6*klev)`` (``input_features = "bm"``); the network produces the tendencies,
+which the host then zeroes outside the cloud layer, closing the column enthalpy by a
+uniform temperature change over it (:func:`cloud_layer_closure`, applied in training
+too).
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ from torch import Tensor, nn
 
 from ...models import MLP
 
-__all__ = ["ColumnCNN", "GatedConservingMLP", "available_emulators", "get_emulator"]
+__all__ = ["CloudLayerMLP", "ColumnCNN", "GatedConservingMLP", "available_emulators",
+           "cloud_layer_closure", "get_emulator"]
 
 
 def _mlp(klev: int, hidden: Sequence[int] = (128, 128), activation: str = "silu"
@@ -156,16 +167,69 @@ class GatedConservingMLP(nn.Module):
         return y * (logit > 0).to(y.dtype).unsqueeze(1)
 
 
+class CloudLayerMLP(MLP):
+    """Plain MLP on (T, q) and the Betts-Miller cloud-layer features; the host masks its
+    output to the cloud layer and closes the column enthalpy (:func:`cloud_layer_closure`).
+
+    Input: the PHYSICAL ``x = (T, q, T_ref - T, q_ref - q, mask, deep)``,
+    ``(ncol, 6*klev)``, from :func:`.physics.bm_features` (standardised per feature by the
+    export normalisation), output the ``2*klev`` tendencies. A plain chain of linear
+    layers and activations, so that libclimlearn runs it on its native kernel. The
+    structure of the scheme is applied after the network, by the host (Fortran
+    ``ml_cloud_layer``) and in training alike, with :func:`cloud_layer_closure`.
+
+    Parameters
+    ----------
+    klev
+        Number of levels.
+    hidden, activation
+        The MLP body (see :class:`climlearn.models.MLP`).
+    """
+
+    input_features = "bm"
+
+    def __init__(self, klev: int, hidden: Sequence[int] = (128, 128),
+                 activation: str = "silu") -> None:
+        super().__init__(6 * klev, 2 * klev, hidden=hidden, activation=activation)
+        self.klev = int(klev)
+
+
+def cloud_layer_closure(y: Tensor, mask: Tensor, dp: Tensor, cp: float = 1004.64,
+                        lv: float = 2.5e6) -> Tensor:
+    """Zero the tendencies outside the cloud layer and close the column enthalpy by a
+    uniform temperature change over it (the closure of the deep Betts-Miller scheme).
+
+    ``y = (dT/dt, dq/dt)`` (physical units, ``(ncol, 2*klev)``), ``mask`` the cloud-layer
+    mask ``(ncol, klev)``, ``dp`` the layer thickness (Pa, ``(klev,)`` or
+    ``(ncol, klev)``). Returns ``(m dT - m r / (cp sum(m dp)), m dq)`` with
+    ``r = sum (cp m dT + L m dq) dp``; the Fortran host's ``ml_cloud_layer`` does the
+    same.
+    """
+    k = mask.shape[1]
+    dt, dq = y[:, :k] * mask, y[:, k:] * mask
+    resid = ((cp * dt + lv * dq) * dp).sum(dim=1, keepdim=True)
+    mass = (mask * dp).sum(dim=1, keepdim=True)
+    shift = torch.where(mass > 0, resid / (cp * torch.clamp(mass, min=1.0e-30)),
+                        torch.zeros_like(resid))
+    return torch.cat([dt - mask * shift, dq], dim=1)
+
+
 def _gated_mlp(klev: int, hidden: Sequence[int] = (128, 128), activation: str = "silu"
                ) -> nn.Module:
     return GatedConservingMLP(klev, hidden, activation)
+
+
+def _bm_mlp(klev: int, hidden: Sequence[int] = (128, 128), activation: str = "silu"
+            ) -> nn.Module:
+    return CloudLayerMLP(klev, hidden, activation)
 
 
 def _cnn(klev: int, channels: Sequence[int] = (32, 32), kernel: int = 5) -> nn.Module:
     return ColumnCNN(klev, channels, kernel)
 
 
-_REGISTRY: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "cnn": _cnn, "gated_mlp": _gated_mlp}
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {"mlp": _mlp, "cnn": _cnn,
+                                                  "gated_mlp": _gated_mlp, "bm_mlp": _bm_mlp}
 
 
 def available_emulators() -> list[str]:

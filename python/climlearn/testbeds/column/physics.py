@@ -21,7 +21,7 @@ import numpy as np
 from . import _columnf
 
 __all__ = [
-    "ColumnGrid", "convection", "dry_adjustment", "equilibrium", "initial_state",
+    "ColumnGrid", "bm_features", "convection", "dry_adjustment", "equilibrium", "initial_state",
     "large_scale_condensation", "physics_step", "qsat", "relaxation", "run",
     "CP", "LV", "GRAV", "RD", "P0",
 ]
@@ -220,6 +220,29 @@ def convection(t: Any, q: Any, grid: ColumnGrid, dtime: float,
     _f("convection_reference")(g.klon, g.klev, paprs, pplay, ta, qa, dtime, dtdt, dqdt,
                                precip)
     return np.ascontiguousarray(dtdt), np.ascontiguousarray(dqdt), precip
+
+
+def bm_features(t: Any, q: Any, grid: ColumnGrid
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The Betts-Miller quantities the emulator takes as input features (Fortran
+    ``cp_bm_features``, the routine the host calls before the network).
+
+    Returns
+    -------
+    tdep, qdep, mask, deep
+        ``(klon, klev)`` each: T_ref - T (K) and q_ref - q (kg kg-1) on the cloud layer
+        (the reference profiles of the scheme: parcel moist adiabat, 0.7 qsat of it),
+        zero elsewhere, the cloud-layer mask (1 from level 1 to the highest buoyant
+        level of a convecting column, else 0) and the same mask on the columns in the
+        deep regime (column moisture above and temperature below the references: the
+        scheme rains), else 0.
+    """
+    g = _check_grid(grid)
+    ta, qa = _state(g, t=t, q=q)
+    paprs, pplay = _pressures(g)
+    outs = [np.zeros((g.klon, g.klev), order="F") for _ in range(4)]
+    _f("cp_bm_features")(g.klon, g.klev, paprs, pplay, ta, qa, *outs)
+    return tuple(np.ascontiguousarray(o) for o in outs)  # type: ignore[return-value]
 
 
 def large_scale_condensation(t: Any, q: Any, grid: ColumnGrid, dtime: float,

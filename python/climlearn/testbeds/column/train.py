@@ -1,10 +1,13 @@
 """Train a column convection emulator on a reference dataset and export it.
 
-Features x = (ta, hus) per column, targets y = (tnta_conv, tnhus_conv), from the CF NetCDF
-written by :func:`.data.generate_reference`. The last ``test_fraction`` of the time axis
-is held out for the offline scores (R^2 per level). Inputs are standardised per level;
-outputs per variable (one scale over all levels, so that the loss weighs levels by their
-physical tendency). The normalisation goes inside the exported TorchScript file.
+Features x = (ta, hus) per column (plus the Betts-Miller cloud-layer features of
+:func:`.physics.bm_features` for emulators with ``input_features = "bm"``), targets
+y = (tnta_conv, tnhus_conv), from the CF NetCDF written by
+:func:`.data.generate_reference`. The last ``test_fraction`` of the time axis is held out
+for the offline scores (R^2 per level). Inputs are standardised per level; outputs per
+variable (one scale over all levels, so that the loss weighs levels by their physical
+tendency), or per level with mean 0 for ``bm`` emulators. The normalisation goes inside
+the exported TorchScript file.
 """
 
 from __future__ import annotations
@@ -18,30 +21,51 @@ from typing import Any
 import numpy as np
 import torch
 import xarray as xr
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from ...export import to_torchscript
 from .emulators import get_emulator
 
-__all__ = ["columns_xy", "r2_per_level", "train_emulator"]
+__all__ = ["INPUT_FEATURES", "columns_xy", "r2_per_level", "train_emulator"]
+
+#: Input feature sets of the emulators (class attribute ``input_features``).
+INPUT_FEATURES = ("tq", "bm")
 
 log = logging.getLogger(__name__)
 
 
-def columns_xy(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) arrays ``(time*lat, 2*klev)`` from a reference dataset (float64)."""
+def columns_xy(ds: xr.Dataset, features: str = "tq") -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) arrays ``(time*lat, nfeat)`` from a reference dataset (float64).
+
+    ``features="tq"``: x = (T, q), ``2*klev``; ``"bm"``: x = (T, q, T_ref - T, q_ref - q,
+    cloud-layer mask, deep-regime mask), ``6*klev``, the extra features from
+    :func:`.physics.bm_features` (the Fortran routine the host calls).
+    y = (dT/dt, dq/dt), ``2*klev``.
+    """
     for name in ("ta", "hus", "tnta_conv", "tnhus_conv"):
         if name not in ds:
             raise ValueError(f"dataset lacks variable {name!r}; it has {sorted(ds.data_vars)}")
+    if features not in INPUT_FEATURES:
+        raise ValueError(f"unknown input features {features!r}; valid: {INPUT_FEATURES}")
     klev = ds.sizes["lev"]
 
     def flat(name: str) -> np.ndarray:
         return ds[name].transpose("time", "lat", "lev").values.reshape(-1, klev)
 
-    x = np.concatenate([flat("ta"), flat("hus")], axis=1)
+    t, q = flat("ta"), flat("hus")
+    x = np.concatenate([t, q], axis=1)
     y = np.concatenate([flat("tnta_conv"), flat("tnhus_conv")], axis=1)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("dataset contains NaN or Inf")
+    if features == "bm":
+        from .physics import ColumnGrid, bm_features
+
+        _, pfull = layer_thickness(ds)
+        ps = float(pfull[0] / ds["lev"].values[0])
+        grid = ColumnGrid(klon=max(1, len(t)), klev=klev, ps=ps)
+        x = np.concatenate([x, *bm_features(t, q, grid)], axis=1) if len(t) else \
+            np.zeros((0, 6 * klev))
     return x, y
 
 
@@ -56,7 +80,7 @@ def r2_per_level(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
 def _stats(x: np.ndarray, klev: int, per_level: bool) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=0)
     std = x.std(axis=0)
-    for s in (slice(0, klev), slice(klev, 2 * klev)):
+    for s in (slice(j * klev, (j + 1) * klev) for j in range(x.shape[1] // klev)):
         if not per_level:
             mean[s] = 0.0
             std[s] = np.sqrt((x[:, s] ** 2).mean())
@@ -120,7 +144,9 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
            init: dict[str, Any] | None) -> dict[str, Any]:
     torch.manual_seed(seed)
     klev = ds.sizes["lev"]
-    x, y = columns_xy(ds)
+    net = get_emulator(emulator["name"], klev, **emulator["options"])
+    features = getattr(net, "input_features", "tq")
+    x, y = columns_xy(ds, features)
     ntime = ds.sizes["time"]
     ntest_t = max(1, int(round(emulator["test_fraction"] * ntime)))
     if ntest_t >= ntime:
@@ -130,23 +156,26 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
     split = (ntime - ntest_t) * ncol
     x_tr, y_tr, x_te, y_te = x[:split], y[:split], x[split:], y[split:]
     if extra is not None:
-        xa, ya = columns_xy(extra)
+        xa, ya = columns_xy(extra, features)
         x_tr, y_tr = np.concatenate([x_tr, xa]), np.concatenate([y_tr, ya])
     rng = np.random.default_rng(seed)
     if len(x_tr) > emulator["max_samples"]:
         keep = rng.choice(len(x_tr), emulator["max_samples"], replace=False)
         x_tr, y_tr = x_tr[keep], y_tr[keep]
-    net = get_emulator(emulator["name"], klev, **emulator["options"])
     gated = hasattr(net, "parts")
+    masked = features == "bm"
     if init is not None:
         xm, xs, ym, ys = (np.asarray(init[k]) for k in ("xm", "xs", "ym", "ys"))
     else:
         xm, xs = _stats(x_tr, klev, per_level=True)
         ym, ys = _stats(y_tr, klev, per_level=False)
+        if masked:  # per-level scale (mean 0: masked outputs stay exactly 0)
+            ys = np.sqrt((y_tr ** 2).mean(axis=0))
+            ys = np.maximum(ys, ys.max() * 1.0e-3)
         if gated:  # it standardises its own physical features
             xm, xs = np.zeros_like(xm), np.ones_like(xs)
     if onpolicy is not None:
-        xo, yo = columns_xy(onpolicy)
+        xo, yo = columns_xy(onpolicy, features)
         x_tr, y_tr = np.concatenate([x_tr, xo]), np.concatenate([y_tr, yo])
     xt = torch.as_tensor((x_tr - xm) / xs, dtype=torch.float32)
     yt = torch.as_tensor((y_tr - ym) / ys, dtype=torch.float32)
@@ -159,6 +188,16 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
         weights = np.concatenate([CP * dp, LV * dp]) / GRAV * ys
         active = np.abs(y_tr).max(axis=0) > 0
         net.set_constraints(torch.as_tensor(weights), torch.as_tensor(active))
+    if masked:  # the cloud-layer closure the host applies after the network
+        from .emulators import cloud_layer_closure
+
+        dp_t = torch.as_tensor(layer_thickness(ds)[0], dtype=torch.float32)
+        ys_t = torch.as_tensor(ys, dtype=torch.float32)
+        mask_tr = torch.as_tensor(x_tr[:, 4 * klev:5 * klev], dtype=torch.float32)
+
+        def applied(y_n: Tensor, mask: Tensor) -> Tensor:
+            """Normalised tendencies after the host's closure (ym is 0)."""
+            return cloud_layer_closure(y_n * ys_t, mask, dp_t) / ys_t
     if init is not None:
         net.load_state_dict(init["weights"])
     fired = torch.as_tensor(np.abs(y_tr).max(axis=1) > 0, dtype=torch.float32)
@@ -181,6 +220,10 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
                 f = fired[idx]
                 err = ((yp - yt[idx]) ** 2).mean(dim=1)
                 loss = (err * f).sum() / f.sum().clamp(min=1.0) + bce(logit, f)
+            elif masked:  # non-convecting columns give exactly 0 (the mask)
+                f = fired[idx]
+                err = ((applied(net(xt[idx]), mask_tr[idx]) - yt[idx]) ** 2).mean(dim=1)
+                loss = (err * f).sum() / f.sum().clamp(min=1.0)
             else:
                 loss = torch.mean((net(xt[idx]) - yt[idx]) ** 2)
             opt.zero_grad()
@@ -192,11 +235,15 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
         log.info("epoch %d loss %.4g", len(losses), losses[-1])
     net.eval()
     with torch.no_grad():
-        pred = net(torch.as_tensor((x_te - xm) / xs, dtype=torch.float32)).double().numpy()
+        pred = net(torch.as_tensor((x_te - xm) / xs, dtype=torch.float32))
+        if masked:
+            pred = applied(pred, torch.as_tensor(x_te[:, 4 * klev:5 * klev],
+                                                 dtype=torch.float32))
+        pred = pred.double().numpy()
     pred = pred * ys + ym
     r2 = r2_per_level(y_te, pred)
     scores: dict[str, Any] = {}
-    if gated:
+    if gated or masked:
         scores["trigger_accuracy"] = float(np.mean((np.abs(pred).max(axis=1) > 0)
                                                    == (np.abs(y_te).max(axis=1) > 0)))
     scores |= {"r2_dt": r2[:klev].tolist(), "r2_dq": r2[klev:].tolist(),
@@ -207,10 +254,15 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
     path = to_torchscript(
         net, Path(out), example_inputs=torch.as_tensor(x[:4], dtype=torch.float32),
         input_names=["x"], output_names=["y"], units={"x": "1", "y": "1"},
-        long_names={"x": "T (K) on klev levels then q (kg kg-1) on klev levels",
+        long_names={"x": ("T (K) on klev levels then q (kg kg-1) on klev levels" + (
+                         ", then T_ref - T (K), q_ref - q (kg kg-1), the cloud-layer "
+                         "mask (1) and the deep-regime mask (1) on klev levels (Fortran "
+                         "cp_bm_features)"
+                         if masked else "")),
                     "y": "dT/dt (K s-1) on klev levels then dq/dt (kg kg-1 s-1)"},
         normalisation={"x": (xm, xs), "y": (ym, ys)},
-        io_attributes={"x": {"vertical_ordering": "bottom_to_top", "klev": klev},
+        io_attributes={"x": {"vertical_ordering": "bottom_to_top", "klev": klev,
+                             "features": features},
                        "y": {"vertical_ordering": "bottom_to_top", "klev": klev}},
         seed=seed, metrics={k: v for k, v in scores.items() if k.endswith("mean")},
         training_data={"source": ds.attrs.get("title", ""), "n_train": len(x_tr)},
@@ -220,5 +272,6 @@ def _train(ds: xr.Dataset, emulator: dict[str, Any], out: str | os.PathLike,
              scores["r2_dq_mean"])
     state = {"weights": {k: v.detach().clone() for k, v in net.state_dict().items()},
              "xm": xm, "xs": xs, "ym": ym, "ys": ys}
-    return {"path": str(path), "model": emulator["name"], "n_train": len(x_tr),
+    return {"path": str(path), "model": emulator["name"], "features": features,
+            "n_train": len(x_tr),
             "n_test": len(x_te), "loss": losses, "state": state, **scores}
