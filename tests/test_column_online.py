@@ -106,6 +106,8 @@ def test_quick_pipeline(tmp_path):
     assert len(doc["offline"]["r2_dt"]) == 20
     assert doc["mpi"]["identical"] is True
     assert doc["cost"]["reference_s_per_step"] > 0 and doc["cost"]["emulator_s_per_step"] > 0
+    assert doc["cost"]["reference_cpu_s_per_step"] > 0
+    assert doc["cost"]["emulator_cpu_s_per_step"] > 0
     assert doc["online"]["enthalpy_residual_W_m2"]["reference"] < 1e-8
     for f in ("profiles.png", "t_bias_section.png", "models/convection.pt",
               "data/reference.nc"):

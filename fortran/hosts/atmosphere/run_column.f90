@@ -17,8 +17,9 @@
 !>   klon, klev, lat, tmean, qmean, prmean, dtconv_mean, dqconv_mean (means over steps
 !>   > mean_start), tcol(nsamp*klon: mass-weighted column T every `every` steps),
 !>   tfinal, qfinal, resid_raw_mean_abs, resid_mean_abs, prconv_mean (W m-2, kg m-2 s-1),
-!>   nonfinite_step (0 when the run stayed finite), conv_seconds_per_step and
-!>   step_seconds_per_step (largest over ranks), nranks.
+!>   nonfinite_step (0 when the run stayed finite), conv_seconds_per_step,
+!>   step_seconds_per_step (wall time) and conv_cpu_seconds_per_step (CPU time of the
+!>   process, which does not count waiting for a core), largest over ranks, nranks.
 program run_column
   use, intrinsic :: iso_fortran_env, only: real64, int64, error_unit
   use, intrinsic :: ieee_arithmetic, only: ieee_is_finite
@@ -52,7 +53,7 @@ program run_column
   integer :: bad_step, bad_any, nin
   integer(int64), allocatable :: shp(:)
   integer(int64) :: c0, c1, rate
-  real(dp) :: conv_sec, step_sec, vals(2), vmax(2)
+  real(dp) :: conv_sec, step_sec, conv_cpu, vals(3), vmax(3)
   character(len=1024) :: msg
   logical :: exists
 
@@ -141,6 +142,7 @@ program run_column
   nmean = 0
   bad_step = 0
   conv_sec = 0
+  conv_cpu = 0
   call system_clock(c0, rate)
   do n = 1, nsteps
     call physiq(nloc, klev, dtime, lat, paprs, pplay, t, q, pr, isch, model, tau_evap, nin, &
@@ -151,6 +153,7 @@ program run_column
       call mpi_abort(MPI_COMM_WORLD, 1, ierr)
     end if
     conv_sec = conv_sec + diag%conv_seconds
+    conv_cpu = conv_cpu + diag%conv_cpu_seconds
     if (.not. all(ieee_is_finite(t)) .or. .not. all(ieee_is_finite(q))) bad_step = n
     call mpi_allreduce(bad_step, bad_any, 1, MPI_INTEGER, MPI_MAX, MPI_COMM_WORLD, ierr)
     if (bad_any > 0) then
@@ -173,9 +176,10 @@ program run_column
   call system_clock(c1)
   step_sec = real(c1 - c0, dp) / real(rate, dp) / max(1, min(n, nsteps))
   conv_sec = conv_sec / max(1, min(n, nsteps))
+  conv_cpu = conv_cpu / max(1, min(n, nsteps))
   nmean = max(nmean, 1)
-  vals = [conv_sec, step_sec]
-  call mpi_reduce(vals, vmax, 2, MPI_DOUBLE_PRECISION, MPI_MAX, 0, MPI_COMM_WORLD, ierr)
+  vals = [conv_sec, step_sec, conv_cpu]
+  call mpi_reduce(vals, vmax, 3, MPI_DOUBLE_PRECISION, MPI_MAX, 0, MPI_COMM_WORLD, ierr)
 
   if (rank == 0) then
     open (newunit=u, file=trim(out_file)//'.partial', status='replace', action='write', &
@@ -191,6 +195,7 @@ program run_column
     write (u, '(a, 1x, i0, 1x, i0)') 'nmean', 1, nmean
     write (u, '(a, 1x, i0, *(1x, es24.16e3))') 'conv_seconds_per_step', 1, vmax(1)
     write (u, '(a, 1x, i0, *(1x, es24.16e3))') 'step_seconds_per_step', 1, vmax(2)
+    write (u, '(a, 1x, i0, *(1x, es24.16e3))') 'conv_cpu_seconds_per_step', 1, vmax(3)
   end if
   call gather_write('lat', reshape(lat, [1, nloc]))
   call gather_write('tmean', transpose(tsum) / nmean)

@@ -190,14 +190,20 @@ def run_pipeline(out: str | os.PathLike, *, quick: bool = False,
                  "reference_s_per_step": ref["conv_seconds_per_step"],
                  "emulator_s_per_step": ml["conv_seconds_per_step"],
                  "ratio_emulator_over_reference":
-                     ml["conv_seconds_per_step"] / ref["conv_seconds_per_step"]},
+                     ml["conv_seconds_per_step"] / ref["conv_seconds_per_step"],
+                 # CPU time of the rank's process: the cost on a shared machine (wall
+                 # time also counts waiting for a core); the target uses it
+                 "reference_cpu_s_per_step": ref["conv_cpu_seconds_per_step"],
+                 "emulator_cpu_s_per_step": ml["conv_cpu_seconds_per_step"],
+                 "cpu_ratio_emulator_over_reference":
+                     ml["conv_cpu_seconds_per_step"] / ref["conv_cpu_seconds_per_step"]},
         "mpi": {"ranks_compared": [1, 2], "steps": short["nsteps"],
                 "identical": bool(np.array_equal(m1["tfinal"], m2["tfinal"])
                                   and np.array_equal(m1["qfinal"], m2["qfinal"]))},
         "targets": {"stable_3_years": bool(online["stable"] and online["years"] >= 3),
                     "t_rms_below_0.5K": bool(online["t_rms_error_K"] < 0.5),
-                    "cost_within_2x": bool(ml["conv_seconds_per_step"]
-                                           <= 2 * ref["conv_seconds_per_step"])},
+                    "cost_within_2x": bool(ml["conv_cpu_seconds_per_step"]
+                                           <= 2 * ref["conv_cpu_seconds_per_step"])},
         "_meta": {"quick": quick, "seed": cfg["seed"], "config": cfg,
                   "grid": dataclasses.asdict(grid), "model": fit["path"],
                   "timings": timings},
@@ -216,7 +222,10 @@ def run_pipeline(out: str | os.PathLike, *, quick: bool = False,
     print(f"cost per step ({c['batch_columns']} columns, 1 call): reference "
           f"{c['reference_s_per_step'] * 1e6:.1f} us, emulator "
           f"{c['emulator_s_per_step'] * 1e6:.1f} us (ratio "
-          f"{c['ratio_emulator_over_reference']:.2f}); 1 vs 2 ranks identical: "
+          f"{c['ratio_emulator_over_reference']:.2f}); CPU time: reference "
+          f"{c['reference_cpu_s_per_step'] * 1e6:.1f} us, emulator "
+          f"{c['emulator_cpu_s_per_step'] * 1e6:.1f} us (ratio "
+          f"{c['cpu_ratio_emulator_over_reference']:.2f}); 1 vs 2 ranks identical: "
           f"{doc['mpi']['identical']}")
     print(f"wrote {out / 'metrics.json'}, profiles.png, t_bias_section.png")
     return doc
