@@ -15,6 +15,7 @@ from climlearn.casestudies.eddies import (
     export_eddynet,
     train_eddynet,
 )
+from climlearn.casestudies.eddies.unet import SSHFeatures
 from climlearn.export import load
 from climlearn.fields.synthetic import to_dataarray
 
@@ -117,3 +118,21 @@ def test_wrappers_reject_malformed_input():
     with pytest.raises(ValueError, match="radius range"):
         eddy_maps(n=1, ny=10, nx=10, radius=(3.0, 7.0))
     assert isinstance(maps, xr.Dataset)
+
+
+def test_okubo_weiss_channel_negative_inside_gaussian_eddy():
+    # Okubo-Weiss of the geostrophic flow of a Gaussian eddy exp(-r^2 / 2R^2) is negative
+    # exactly for r < R; after the sigma=1 smoothing the eddy is Gaussian with radius
+    # sqrt(R^2 + 1). Away from a one-pixel band around that radius the sign must match.
+    radius, n = 6.0, 48
+    yy, xx = np.mgrid[0:n, 0:n].astype(float)
+    r = np.hypot(yy - 23.6, xx - 24.3)
+    for sign in (1.0, -1.0):
+        ssh = sign * np.exp(-r ** 2 / (2 * radius ** 2))
+        feats = SSHFeatures(sigma=1.0)(torch.from_numpy(ssh[None, None]).float())[0]
+        ow, lap = feats[4].numpy(), feats[3].numpy()
+        r_eff = np.hypot(radius, 1.0)
+        assert (ow[r < r_eff - 1] < 0).all()
+        assert (ow[(r > r_eff + 1) & (r < 18)] > 0).all()
+        assert np.sign(lap[24, 24]) == -sign  # anticyclone (bump): negative Laplacian
+        np.testing.assert_allclose(feats[0].numpy(), ssh, rtol=1e-6)

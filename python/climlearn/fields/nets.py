@@ -10,12 +10,18 @@ __all__ = ["UNet"]
 
 
 class _Block(nn.Module):
-    def __init__(self, cin: int, cout: int) -> None:
+    def __init__(self, cin: int, cout: int, norm: bool = False) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
-            nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
-        )
+        if norm:  # conv -> batch norm -> GELU, twice
+            layers: list[nn.Module] = [
+                nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate", bias=False),
+                nn.BatchNorm2d(cout), nn.GELU(),
+                nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate", bias=False),
+                nn.BatchNorm2d(cout), nn.GELU()]
+        else:
+            layers = [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
+                      nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate"), nn.GELU()]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -35,17 +41,19 @@ class UNet(nn.Module):
         Channels at full resolution.
     depth
         Number of down-samplings.
+    norm
+        Batch normalisation after each convolution (off by default).
     """
 
     def __init__(self, in_channels: int, out_channels: int, width: int = 16,
-                 depth: int = 2) -> None:
+                 depth: int = 2, norm: bool = False) -> None:
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
         chans = [width * 2 ** i for i in range(depth + 1)]
-        self.downs = nn.ModuleList([_Block(in_channels, chans[0])] + [
-            _Block(chans[i], chans[i + 1]) for i in range(depth)])
-        self.ups = nn.ModuleList([_Block(chans[i + 1] + chans[i], chans[i])
+        self.downs = nn.ModuleList([_Block(in_channels, chans[0], norm)] + [
+            _Block(chans[i], chans[i + 1], norm) for i in range(depth)])
+        self.ups = nn.ModuleList([_Block(chans[i + 1] + chans[i], chans[i], norm)
                                   for i in reversed(range(depth))])
         self.head = nn.Conv2d(chans[0], out_channels, 1)
 
