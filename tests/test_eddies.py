@@ -115,6 +115,8 @@ def test_wrappers_reject_malformed_input():
         train_eddynet(maps.ssh, maps.classes.isel(x=slice(0, 20)), epochs=1)
     with pytest.raises(ValueError, match="classes must hold"):
         train_eddynet(maps.ssh, maps.classes + 3, epochs=1)
+    with pytest.raises(ValueError, match="crop must be at least 8"):
+        train_eddynet(maps.ssh, maps.classes, epochs=1, crop=4)
     with pytest.raises(ValueError, match="radius range"):
         eddy_maps(n=1, ny=10, nx=10, radius=(3.0, 7.0))
     assert isinstance(maps, xr.Dataset)

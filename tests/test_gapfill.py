@@ -95,6 +95,8 @@ def test_cae_rejects_malformed_input():
         train_cae([empty], epochs=1)
     with pytest.raises(ValueError, match="at least one"):
         train_cae([], epochs=1)
+    with pytest.raises(ValueError, match="calibration stack.*dims"):
+        train_cae([a], epochs=1, calibration=a.isel(time=0))
     with pytest.raises(TypeError):
         cae_fill(None, xr.Dataset())  # type: ignore[arg-type]
 
