@@ -15,7 +15,7 @@ from climlearn.casestudies.eddies import (
     export_eddynet,
     train_eddynet,
 )
-from climlearn.casestudies.eddies.unet import SSHFeatures
+from climlearn.casestudies.eddies.unet import SSHFeatures, _prepare
 from climlearn.export import load
 from climlearn.fields.synthetic import to_dataarray
 
@@ -83,6 +83,12 @@ def test_eddynet_trains_detects_with_nan_and_exports(tmp_path):
     maps, _ = eddy_maps(n=12, ny=32, nx=32, n_eddies=(1, 3), radius=(2.0, 4.0), seed=1)
     net = train_eddynet(maps.ssh, maps.classes, epochs=2, batch_size=6, base=4, depth=1)
     assert len(net.history) == 2 and np.isfinite(net.history).all()
+    # batch-norm running mean = mean of the first convolution over all training maps
+    x = torch.from_numpy(_prepare(maps.ssh.values, net.scale))
+    with torch.no_grad():
+        first = net.model.unet.downs[0].net[0](net.model.features(x))
+    torch.testing.assert_close(net.model.unet.downs[0].net[1].running_mean,
+                               first.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
     ssh = maps.ssh.copy()
     ssh[:, :4, :4] = np.nan
     mask, eddies = detect_eddynet(net, ssh)

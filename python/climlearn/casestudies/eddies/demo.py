@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 __all__ = ["run_demo", "match_eddies", "score"]
 
 FULL = {"n_train": 480, "n_test": 50, "size": 64, "epochs": 20}
-QUICK = {"n_train": 16, "n_test": 4, "size": 32, "epochs": 2}
+QUICK = {"n_train": 48, "n_test": 4, "size": 32, "epochs": 4}
 
 
 def match_eddies(found: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
