@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-__all__ = ["UNet"]
+__all__ = ["UNet", "recompute_batchnorm"]
 
 
 class _Block(nn.Module):
@@ -71,3 +71,23 @@ class UNet(nn.Module):
                               align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+def recompute_batchnorm(model: nn.Module, x: Tensor, batch_size: int = 32) -> None:
+    """Replace the running statistics of the batch-normalisation layers of ``model`` by
+    their exact averages over the inputs ``x`` (run in batches of ``batch_size``) with
+    the current weights. After a short training the running averages still remember
+    the first steps; call this once training is done."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for b in range(0, x.shape[0], batch_size):
+            model(x[b:b + batch_size])
+    for m, mom in zip(norms, momenta, strict=True):
+        m.momentum = mom

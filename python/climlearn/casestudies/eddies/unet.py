@@ -19,7 +19,7 @@ import xarray as xr
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from climlearn.fields.nets import UNet
+from climlearn.fields.nets import UNet, recompute_batchnorm
 
 from .data import ANTICYCLONIC, CYCLONIC, EDDY_COLUMNS, check_maps
 from .regions import label
@@ -218,29 +218,11 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
             total += loss.item() * len(idx)
         history.append(total / n)
         log.debug("EddyNet epoch %d: loss %.4f", len(history), history[-1])
-    _recompute_batchnorm(model, x, batch_size)
+    recompute_batchnorm(model, x, batch_size)
     seconds = _time.perf_counter() - t0
     log.info("trained EddyNet on %d maps, %d epochs: loss %.4f, %.1f s", n, epochs,
              history[-1], seconds)
     return EddyNetResult(model.eval(), scale, history, seconds)
-
-
-def _recompute_batchnorm(model: nn.Module, x: Tensor, batch_size: int) -> None:
-    """Replace the running statistics of the batch-normalisation layers by their exact
-    averages over the training maps with the final weights (after a short training the
-    running averages still remember the first steps)."""
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    if not norms:
-        return
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    with torch.no_grad():
-        for b in range(0, x.shape[0], batch_size):
-            model(x[b:b + batch_size])
-    for m in norms:
-        m.momentum = 0.1
 
 
 def eddies_from_mask(ssh: np.ndarray, mask: np.ndarray, min_area: int = 6,

@@ -23,7 +23,7 @@ import xarray as xr
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from climlearn.fields.nets import UNet
+from climlearn.fields.nets import UNet, recompute_batchnorm
 from climlearn.fields.synthetic import cloud_mask
 
 from .data import check_stack
@@ -272,6 +272,7 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
             count += len(idx)
         history.append(total / count)
         log.debug("CAE epoch %d: NLL %.4f", len(history), history[-1])
+    recompute_batchnorm(model, x_all, batch_size)
     seconds = _time.perf_counter() - t0
     model.eval()
     result = CAEResult(model, mean, std, history, seconds, 1.0, augment)
