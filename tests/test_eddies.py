@@ -15,6 +15,7 @@ from climlearn.casestudies.eddies import (
     export_eddynet,
     train_eddynet,
 )
+from climlearn.casestudies.eddies.unet import SSHFeatures, _prepare
 from climlearn.export import load
 from climlearn.fields.synthetic import to_dataarray
 
@@ -82,6 +83,12 @@ def test_eddynet_trains_detects_with_nan_and_exports(tmp_path):
     maps, _ = eddy_maps(n=12, ny=32, nx=32, n_eddies=(1, 3), radius=(2.0, 4.0), seed=1)
     net = train_eddynet(maps.ssh, maps.classes, epochs=2, batch_size=6, base=4, depth=1)
     assert len(net.history) == 2 and np.isfinite(net.history).all()
+    # batch-norm running mean = mean of the first convolution over all training maps
+    x = torch.from_numpy(_prepare(maps.ssh.values, net.scale))
+    with torch.no_grad():
+        first = net.model.unet.downs[0].net[0](net.model.features(x))
+    torch.testing.assert_close(net.model.unet.downs[0].net[1].running_mean,
+                               first.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
     ssh = maps.ssh.copy()
     ssh[:, :4, :4] = np.nan
     mask, eddies = detect_eddynet(net, ssh)
@@ -114,6 +121,26 @@ def test_wrappers_reject_malformed_input():
         train_eddynet(maps.ssh, maps.classes.isel(x=slice(0, 20)), epochs=1)
     with pytest.raises(ValueError, match="classes must hold"):
         train_eddynet(maps.ssh, maps.classes + 3, epochs=1)
+    with pytest.raises(ValueError, match="crop must be at least 8"):
+        train_eddynet(maps.ssh, maps.classes, epochs=1, crop=4)
     with pytest.raises(ValueError, match="radius range"):
         eddy_maps(n=1, ny=10, nx=10, radius=(3.0, 7.0))
     assert isinstance(maps, xr.Dataset)
+
+
+def test_okubo_weiss_channel_negative_inside_gaussian_eddy():
+    # Okubo-Weiss of the geostrophic flow of a Gaussian eddy exp(-r^2 / 2R^2) is negative
+    # exactly for r < R; after the sigma=1 smoothing the eddy is Gaussian with radius
+    # sqrt(R^2 + 1). Away from a one-pixel band around that radius the sign must match.
+    radius, n = 6.0, 48
+    yy, xx = np.mgrid[0:n, 0:n].astype(float)
+    r = np.hypot(yy - 23.6, xx - 24.3)
+    for sign in (1.0, -1.0):
+        ssh = sign * np.exp(-r ** 2 / (2 * radius ** 2))
+        feats = SSHFeatures(sigma=1.0)(torch.from_numpy(ssh[None, None]).float())[0]
+        ow, lap = feats[4].numpy(), feats[3].numpy()
+        r_eff = np.hypot(radius, 1.0)
+        assert (ow[r < r_eff - 1] < 0).all()
+        assert (ow[(r > r_eff + 1) & (r < 18)] > 0).all()
+        assert np.sign(lap[24, 24]) == -sign  # anticyclone (bump): negative Laplacian
+        np.testing.assert_allclose(feats[0].numpy(), ssh, rtol=1e-6)

@@ -95,5 +95,61 @@ def test_cae_rejects_malformed_input():
         train_cae([empty], epochs=1)
     with pytest.raises(ValueError, match="at least one"):
         train_cae([], epochs=1)
+    with pytest.raises(ValueError, match="calibration stack.*dims"):
+        train_cae([a], epochs=1, calibration=a.isel(time=0))
     with pytest.raises(TypeError):
         cae_fill(None, xr.Dataset())  # type: ignore[arg-type]
+
+
+def test_cae_sigma_calibration_and_augmentation():
+    """The calibration factor puts 68.27 % of the hidden-pixel errors of the calibration
+    stack within one sigma; hiding those pixels ourselves and filling the stack through
+    the public ``cae_fill`` must reproduce that coverage."""
+    from climlearn.casestudies.gapfill.cae import _extra_clouds
+
+    train = cloudy_sst(8, 16, 16, cover=0.4, seed=3).obs
+    calib = cloudy_sst(8, 16, 16, cover=0.4, seed=4).obs
+    net = train_cae([train], epochs=1, batch_size=4, window=1, base=4, depth=1,
+                    calibration=calib, seed=2)
+    assert net.sigma_scale > 0 and net.sigma_scale != 1.0
+    extra = _extra_clouds(8, 16, 16, (0.05, 0.2), 2 + 7)  # the clouds train_cae drew
+    hidden = np.isfinite(calib.values) & extra
+    out = cae_fill(net, calib.where(~extra))
+    err = np.abs(out["filled"].values - calib.values)[hidden]
+    coverage = np.mean(err <= out["sigma"].values[hidden])
+    assert coverage == pytest.approx(0.6827, abs=2.0 / hidden.sum() + 1e-3)
+    # without the averaging over the 8 rotations/reflections the prediction changes;
+    # observed pixels are always kept
+    net.augment = False
+    plain = cae_fill(net, calib.where(~extra))
+    assert not np.allclose(plain["prediction"].values, out["prediction"].values)
+    np.testing.assert_array_equal(plain["filled"].values[~hidden & np.isfinite(calib.values)],
+                                  calib.values[~hidden & np.isfinite(calib.values)])
+
+
+def test_cae_inputs_match_brute_force():
+    from climlearn.casestudies.gapfill.cae import cae_inputs
+
+    rng = np.random.default_rng(5)
+    nt, ny, nx, w = 7, 3, 4, 1
+    z = rng.standard_normal((nt, ny, nx)).astype(np.float32)
+    seen = rng.random((nt, ny, nx)) < 0.4
+    x = cae_inputs(z, seen, w)
+    assert x.shape == (nt, 2 * (2 * w + 1) + 6, ny, nx)
+    for t in range(nt):
+        for c, off in enumerate(range(-w, w + 1)):
+            s = min(max(t + off, 0), nt - 1)
+            np.testing.assert_array_equal(x[t, 2 * c], np.where(seen[s], z[s], 0))
+            np.testing.assert_array_equal(x[t, 2 * c + 1], seen[s])
+        for j in range(ny):
+            for i in range(nx):
+                obs = np.flatnonzero(seen[:, j, i])
+                cnt = obs.size
+                assert x[t, 6, j, i] == pytest.approx(z[obs, j, i].mean() if cnt else 0.0)
+                assert x[t, 7, j, i] == pytest.approx(cnt / nt)
+                before, after = obs[obs < t], obs[obs > t]
+                want = [z[before[-1], j, i] if before.size else 0.0,
+                        1.0 / (t - before[-1]) if before.size else 0.0,
+                        z[after[0], j, i] if after.size else 0.0,
+                        1.0 / (after[0] - t) if after.size else 0.0]
+                np.testing.assert_allclose(x[t, 8:, j, i], want, rtol=1e-6)

@@ -6,16 +6,22 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-__all__ = ["UNet"]
+__all__ = ["UNet", "recompute_batchnorm"]
 
 
 class _Block(nn.Module):
-    def __init__(self, cin: int, cout: int) -> None:
+    def __init__(self, cin: int, cout: int, norm: bool = False) -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
-            nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
-        )
+        if norm:  # conv -> batch norm -> GELU, twice
+            layers: list[nn.Module] = [
+                nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate", bias=False),
+                nn.BatchNorm2d(cout), nn.GELU(),
+                nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate", bias=False),
+                nn.BatchNorm2d(cout), nn.GELU()]
+        else:
+            layers = [nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate"), nn.GELU(),
+                      nn.Conv2d(cout, cout, 3, padding=1, padding_mode="replicate"), nn.GELU()]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -35,17 +41,19 @@ class UNet(nn.Module):
         Channels at full resolution.
     depth
         Number of down-samplings.
+    norm
+        Batch normalisation after each convolution (off by default).
     """
 
     def __init__(self, in_channels: int, out_channels: int, width: int = 16,
-                 depth: int = 2) -> None:
+                 depth: int = 2, norm: bool = False) -> None:
         super().__init__()
         if depth < 1 or width < 1:
             raise ValueError(f"depth and width must be >= 1, got depth={depth}, width={width}")
         chans = [width * 2 ** i for i in range(depth + 1)]
-        self.downs = nn.ModuleList([_Block(in_channels, chans[0])] + [
-            _Block(chans[i], chans[i + 1]) for i in range(depth)])
-        self.ups = nn.ModuleList([_Block(chans[i + 1] + chans[i], chans[i])
+        self.downs = nn.ModuleList([_Block(in_channels, chans[0], norm)] + [
+            _Block(chans[i], chans[i + 1], norm) for i in range(depth)])
+        self.ups = nn.ModuleList([_Block(chans[i + 1] + chans[i], chans[i], norm)
                                   for i in reversed(range(depth))])
         self.head = nn.Conv2d(chans[0], out_channels, 1)
 
@@ -63,3 +71,23 @@ class UNet(nn.Module):
                               align_corners=False)
             x = block(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+def recompute_batchnorm(model: nn.Module, x: Tensor, batch_size: int = 32) -> None:
+    """Replace the running statistics of the batch-normalisation layers of ``model`` by
+    their exact averages over the inputs ``x`` (run in batches of ``batch_size``) with
+    the current weights. After a short training the running averages still remember
+    the first steps; call this once training is done."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for b in range(0, x.shape[0], batch_size):
+            model(x[b:b + batch_size])
+    for m, mom in zip(norms, momenta, strict=True):
+        m.momentum = mom

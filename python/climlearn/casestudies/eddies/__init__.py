@@ -3,8 +3,9 @@
 * :func:`eddy_maps` - synthetic SSH maps with Gaussian eddies, the true pixel classes
   (0 background, 1 anticyclonic, 2 cyclonic) and the true eddy list;
 * :func:`detect_geometric` - the classical closed-contour detector (baseline);
-* :func:`train_eddynet`, :func:`detect_eddynet` - a U-Net trained with a soft
-  multi-class Dice loss (:func:`dice_loss`);
+* :func:`train_eddynet`, :func:`detect_eddynet` - :class:`EddyNet`, a U-Net on the SSH
+  and derived channels (:class:`SSHFeatures`), trained with a soft multi-class Dice
+  loss (:func:`dice_loss`) plus cross-entropy;
 * :func:`export_eddynet` - the trained network as a climlearn TorchScript file;
 * :func:`run_demo` - the ``climlearn eddies demo`` command.
 
@@ -23,7 +24,9 @@ from __future__ import annotations
 from .data import ANTICYCLONIC, BACKGROUND, CLASS_NAMES, CYCLONIC, check_maps, eddy_maps
 from .geometric import detect_geometric
 from .unet import (
+    EddyNet,
     EddyNetResult,
+    SSHFeatures,
     detect_eddynet,
     dice_loss,
     eddies_from_mask,
@@ -31,9 +34,10 @@ from .unet import (
     train_eddynet,
 )
 
-__all__ = ["ANTICYCLONIC", "BACKGROUND", "CLASS_NAMES", "CYCLONIC", "EddyNetResult",
-           "check_maps", "detect_eddynet", "detect_geometric", "dice_loss",
-           "eddies_from_mask", "eddy_maps", "export_eddynet", "run_demo", "train_eddynet"]
+__all__ = ["ANTICYCLONIC", "BACKGROUND", "CLASS_NAMES", "CYCLONIC", "EddyNet",
+           "EddyNetResult", "SSHFeatures", "check_maps", "detect_eddynet", "detect_geometric",
+           "dice_loss", "eddies_from_mask", "eddy_maps", "export_eddynet", "run_demo",
+           "train_eddynet"]
 
 
 def run_demo(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["run_demo", "match_eddies", "score"]
 
-FULL = {"n_train": 240, "n_test": 50, "size": 64, "epochs": 15}
-QUICK = {"n_train": 16, "n_test": 4, "size": 32, "epochs": 2}
+FULL = {"n_train": 480, "n_test": 50, "size": 64, "epochs": 20}
+QUICK = {"n_train": 48, "n_test": 4, "size": 32, "epochs": 4}
 
 
 def match_eddies(found: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -123,7 +123,7 @@ def run_demo(out: str | os.PathLike, quick: bool = False, seed: int = 0) -> dict
         "config": {**cfg, "seed": seed, "quick": quick},
         "eddynet": {**score(m_net, test.classes, e_net, test_eddies),
                     "train_seconds": t_train, "detect_seconds": t_net,
-                    "final_dice_loss": net.history[-1]},
+                    "final_loss": net.history[-1]},
         "geometric": {**score(m_geo, test.classes, e_geo, test_eddies),
                       "detect_seconds": t_geo},
     }

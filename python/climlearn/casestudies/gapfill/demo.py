@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["run_demo", "hidden_scores"]
 
-FULL = {"ntime": 48, "size": 48, "n_train_stacks": 4, "epochs": 30, "window": 3}
+FULL = {"ntime": 48, "size": 48, "n_train_stacks": 6, "epochs": 30, "window": 6}
 QUICK = {"ntime": 12, "size": 24, "n_train_stacks": 1, "epochs": 2, "window": 1}
 
 
@@ -91,8 +91,9 @@ def run_demo(out: str | os.PathLike, quick: bool = False, seed: int = 0,
     d = dineof(test.obs, seed=seed)
     t_dineof = time.perf_counter() - t0
     t0 = time.perf_counter()
+    calib = cloudy_sst(n, s, s, cover, seed=seed + 200).obs
     net = train_cae([*train, test.obs], epochs=cfg["epochs"], window=cfg["window"],
-                    seed=seed)
+                    calibration=calib, seed=seed)
     t_train = time.perf_counter() - t0
     c = cae_fill(net, test.obs)
     metrics: dict[str, Any] = {
@@ -102,7 +103,8 @@ def run_demo(out: str | os.PathLike, quick: bool = False, seed: int = 0,
                    "n_modes": d.attrs["n_modes"], "seconds": t_dineof},
         "cae": {**hidden_scores(c.filled, test.truth, test.cloud & d.filled.notnull(),
                                 c.sigma),
-                "train_seconds": t_train, "final_nll": net.history[-1]},
+                "train_seconds": t_train, "final_nll": net.history[-1],
+                "sigma_scale": net.sigma_scale},
     }
     metrics["cae_over_dineof_rmse"] = metrics["cae"]["rmse"] / metrics["dineof"]["rmse"]
     from climlearn.export import to_torchscript
@@ -110,8 +112,9 @@ def run_demo(out: str | os.PathLike, quick: bool = False, seed: int = 0,
     example = __import__("torch").zeros(2, net.model.n_in, s, s)
     to_torchscript(net.model, out / "gapfill_cae.pt", example_inputs=example,
                    input_names=["x"], output_names=["mean_logvar"],
-                   metadata={"inputs": "standardised values (0 in gaps) and masks, "
-                             f"window {net.model.window}", "mean": net.mean, "std": net.std},
+                   metadata={"inputs": "climlearn.casestudies.gapfill.cae_inputs, "
+                             f"window {net.model.window}", "mean": net.mean, "std": net.std,
+                             "sigma_scale": net.sigma_scale},
                    metrics={"rmse": metrics["cae"]["rmse"]}, seed=seed)
     ds = xr.Dataset({"truth": test.truth, "obs": test.obs, "dineof": d.filled,
                      "cae": c.filled, "cae_sigma": c.sigma})
