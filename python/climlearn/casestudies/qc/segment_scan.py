@@ -22,7 +22,7 @@ transform turns it into a normal score. Among the runs whose score exceeds its t
 (``threshold_point`` for single levels, ``threshold_run`` for longer runs), the run with
 the largest ``q - penalty * L`` is flagged (the penalty keeps clean neighbours of a
 fault out of its run); the scan repeats on the remaining levels (``max_runs``), and the
-local models are rebuilt without the flagged profiles (``n_outer`` passes).
+local models are rebuilt without the flagged profiles (``n_passes`` passes).
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
 def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray, *,
                  n_neighbours: int = 50, n_components: int = 5, max_length: int = 12,
                  threshold_point: float = 3.0, threshold_run: float = 4.5,
-                 penalty: float = 3.0, max_runs: int = 3, n_outer: int = 2,
+                 penalty: float = 3.0, max_runs: int = 3, n_passes: int = 2,
                  screen: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
     """Flag runs of levels that the rest of the profile does not support.
 
@@ -155,7 +155,7 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
         Per-level penalty when choosing among significant runs.
     max_runs : int
         Runs flagged per profile at most (one per scan).
-    n_outer : int
+    n_passes : int
         Passes; each rebuilds the local models without the profiles flagged so far.
     screen : float
         Values more than ``screen`` robust standard deviations (1.4826 MAD across
@@ -178,7 +178,7 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
     exclude = model_exclude | gross
     flagged = gross
     score = np.full(n, np.nan)
-    for _ in range(n_outer):
+    for _ in range(n_passes):
         means, covs = unit_models(codebook, Y, exclude, n_neighbours=n_neighbours,
                                   n_components=n_components)
         flagged = gross.copy()
