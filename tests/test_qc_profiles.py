@@ -178,7 +178,8 @@ def test_run_scores_match_conditional_gaussian():
     flagged = np.zeros((4, m), dtype=bool)
     flagged[2, 5] = True                    # marginalised out of profile 2
     runs = [(0, 1), (2, 5), (3, 7)]
-    z, q, dof = run_scores(codebook, mean[None], cov[None], Y, flagged, runs)
+    z, q, dof, zs = run_scores(codebook, mean[None], cov[None], Y, flagged, runs,
+                               shapes=True)
     for n in range(4):
         keep = np.flatnonzero(~flagged[n])
         for i, (a, b) in enumerate(runs):
@@ -191,6 +192,16 @@ def test_run_scores_match_conditional_gaussian():
             # flagged levels are marginalised out by a huge variance: 1e-4 relative
             np.testing.assert_allclose(q[n, i], r @ np.linalg.solve(cond, r), rtol=1e-4)
             assert dof[n, i] == len(s)
+            if b - a == 1:
+                assert zs[n, i] == -np.inf
+                continue
+            # shape tests: normal score of the best multiple of an offset or a ramp
+            t = []
+            for h in (np.ones(b - a), np.arange(1, b - a + 1) / (b - a)):
+                h = h[[k - a for k in s]]
+                Ci_h = np.linalg.solve(cond, h)
+                t.append(abs(Ci_h @ r) / np.sqrt(h @ Ci_h))
+            np.testing.assert_allclose(zs[n, i], max(t), rtol=1e-4)
     assert np.isfinite(z).all()
     assert segment_runs(6, 2) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (2, 6),
                                   (3, 4), (3, 5), (3, 6), (4, 5), (4, 6), (5, 6)]

@@ -111,11 +111,12 @@ def som_profile_qc(data: xr.DataArray, *, profile_dim: str = "profile",
     """
     _check_profiles(data, profile_dim, depth_dim)
     unknown = set(segment_options) - {"n_neighbours", "n_components", "max_length",
-                                      "penalty", "max_runs", "n_passes", "screen"}
+                                      "penalty", "max_runs", "n_passes", "screen",
+                                      "threshold_shape"}
     if unknown:
         raise ValueError(f"unknown segment option(s) {sorted(unknown)}; valid: "
                          "n_neighbours, n_components, max_length, penalty, max_runs, "
-                         "n_passes, screen")
+                         "n_passes, screen, threshold_shape")
     out, som = som_qc(data, sample_dim=profile_dim, member_dim=depth_dim,
                       reference="none", som_shape=som_shape, n_epochs=n_epochs,
                       threshold=threshold, max_rounds=max_rounds, n_outer=n_outer,

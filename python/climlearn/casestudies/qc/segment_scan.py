@@ -18,8 +18,10 @@ levels ``o`` have the Mahalanobis distance ``q = g_s^T (P_ss)^{-1} g_s`` with
 ``g = P (x - mu)`` (flagged levels are marginalised out). This is the generalised
 likelihood ratio of "the run holds a fault of any size" against "no fault", about
 chi-square with ``L = b - a`` degrees of freedom without a fault; the Wilson-Hilferty
-transform turns it into a normal score. Among the runs whose score exceeds its threshold
-(``threshold_point`` for single levels, ``threshold_run`` for longer runs), the run with
+transform turns it into a normal score. A run of 2 or more levels is also tested for
+the two shapes of a drift, a constant offset and a linear ramp (1 degree of freedom
+each, ``threshold_shape``). Among the runs that are significant (score above
+``threshold_point`` for single levels, ``threshold_run`` for longer runs), the run with
 the largest ``q - penalty * L`` is flagged (the penalty keeps clean neighbours of a
 fault out of its run); the scan repeats on the remaining levels (``max_runs``), and the
 local models are rebuilt without the flagged profiles (``n_passes`` passes).
@@ -97,16 +99,22 @@ def _wilson_hilferty(q: np.ndarray, dof: np.ndarray) -> np.ndarray:
 
 
 def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.ndarray,
-               flagged: np.ndarray, runs: list[tuple[int, int]]
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               flagged: np.ndarray, runs: list[tuple[int, int]], shapes: bool = False
+               ) -> tuple[np.ndarray, ...]:
     """Scores of every run of every profile (see the module).
+
+    With ``shapes``, also the 1-degree-of-freedom tests of two fault shapes ``h`` over
+    the run, a constant offset and a linear ramp from 0 to the bottom of the run:
+    ``|h^T g_s| / sqrt(h^T P_ss h)`` is the normal score of the best-fitting multiple of
+    ``h`` given the other levels; the larger of the two is returned as ``zs``. A long
+    offset spreads over many degrees of freedom in ``q``; its shape test keeps it in one.
 
     Returns
     -------
-    (z, q, dof)
+    (z, q, dof) or (z, q, dof, zs)
         Normal scores (``-inf`` for runs with no unflagged level), Mahalanobis
-        distances of the runs given the other levels, and unflagged levels per run;
-        each (n, runs).
+        distances of the runs given the other levels, unflagged levels per run and, with
+        ``shapes``, the shape scores (``-inf`` for single levels); each (n, runs).
     """
     n, m = Y.shape
     mask = flagged | np.isnan(Y)
@@ -119,13 +127,21 @@ def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
     g = np.einsum("nij,nj->ni", prec, np.where(obs, Y - means[u], 0.0))
     q = np.empty((n, len(runs)))
     dof = np.empty((n, len(runs)), dtype=np.int64)
+    zs = np.full((n, len(runs)), -np.inf)
     for i, (a, b) in enumerate(runs):
         gs = g[:, a:b]
-        q[:, i] = np.einsum("ni,ni->n", gs, np.linalg.solve(prec[:, a:b, a:b],
-                                                             gs[:, :, None])[:, :, 0])
+        Pss = prec[:, a:b, a:b]
+        q[:, i] = np.einsum("ni,ni->n", gs, np.linalg.solve(Pss, gs[:, :, None])[:, :, 0])
         dof[:, i] = obs[:, a:b].sum(axis=1)
+        if shapes and b - a >= 2:
+            for h in (np.ones(b - a), np.arange(1, b - a + 1) / (b - a)):
+                t = (gs @ h) ** 2 / np.einsum("i,nij,j->n", h, Pss, h)
+                zs[:, i] = np.maximum(zs[:, i], np.sqrt(t))
     z = _wilson_hilferty(q, dof)
     z[dof == 0] = -np.inf
+    if shapes:
+        zs[dof == 0] = -np.inf
+        return z, q, dof, zs
     return z, q, dof
 
 
@@ -133,7 +149,8 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
                  n_neighbours: int = 50, n_components: int = 5, max_length: int = 12,
                  threshold_point: float = 3.0, threshold_run: float = 4.5,
                  penalty: float = 3.0, max_runs: int = 3, n_passes: int = 2,
-                 screen: float = 8.0) -> tuple[np.ndarray, np.ndarray]:
+                 screen: float = 8.0, threshold_shape: float | None = 5.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Flag runs of levels that the rest of the profile does not support.
 
     Parameters
@@ -161,6 +178,10 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
         Values more than ``screen`` robust standard deviations (1.4826 MAD across
         profiles) from their level's median are flagged before the scan (missing-value
         codes, gross errors).
+    threshold_shape : float or None
+        A run of 2 or more levels is also significant when its offset-shaped or
+        ramp-shaped part exceeds this normal score (see :func:`run_scores`; None: not
+        used).
 
     Returns
     -------
@@ -187,10 +208,16 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
             idx = np.flatnonzero(active)
             if not idx.size:
                 break
-            z, q, dof = run_scores(codebook, means, covs, Y[idx], flagged[idx], runs)
+            if threshold_shape is None:
+                z, q, dof = run_scores(codebook, means, covs, Y[idx], flagged[idx], runs)
+                sig = z > thr[None, :]
+            else:
+                z, q, dof, zs = run_scores(codebook, means, covs, Y[idx], flagged[idx],
+                                           runs, shapes=True)
+                sig = (z > thr[None, :]) | (zs > threshold_shape)
             if it == 0:
                 score[idx] = z.max(axis=1)
-            pick = np.where(z > thr[None, :], q - penalty * dof, -np.inf)
+            pick = np.where(sig, q - penalty * dof, -np.inf)
             best = np.argmax(pick, axis=1)
             hit = np.isfinite(pick[np.arange(idx.size), best])
             for p, j in zip(idx[hit], best[hit], strict=True):
