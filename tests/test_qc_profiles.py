@@ -11,11 +11,14 @@ from climlearn.casestudies.qc import (
     classic_profile_qc,
     loo_residuals,
     make_profiles,
+    repeat_test,
     som_profile_qc,
 )
+from climlearn.casestudies.qc.segment_scan import run_scores, segment_runs, unit_models
 from climlearn.casestudies.som import SOM
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +47,29 @@ def test_profile_truth_consistent():
     assert (c["temperature"].values[:, 0] > c["temperature"].values[:, -1] + 3).all()
 
 
-def test_planted_spike_flagged_by_som(clean):
-    da = clean["temperature"].copy()
-    p, k = 17, 12                                   # 120 m, in or below the thermocline
-    da.values[p, k] += 20 * clean["noise_std"].values[p]
-    q, som = som_profile_qc(da, som_shape=(8, 8), n_epochs=15, n_outer=2, seed=0)
-    assert q["flagged"].values[p, k]
-    others = np.delete(q["flagged"].values[p], k)
-    assert not others.any()
+@pytest.fixture(scope="module")
+def planted():
+    """800 clean profiles with a 20 sigma spike at 120 m (profile 17), an offset of 12
+    sigma from 120 m to the bottom (profile 40) and a stuck sensor over 50-90 m (profile
+    60), run through the default profile QC (12x12 map, as the quick demo)."""
+    ds = make_profiles(800, seed=3, faults=False)
+    da = ds["temperature"].copy()
+    noise = ds["noise_std"].values
+    da.values[17, 12] += 20 * noise[17]
+    da.values[40, 12:] += 12 * noise[40]
+    da.values[60, 5:10] = da.values[60, 4]
+    q, som = som_profile_qc(da, som_shape=(12, 12), seed=0)
+    truth = np.zeros(da.shape, dtype=bool)
+    truth[17, 12] = truth[60, 5:10] = True
+    truth[40, 12:] = True
+    return ds, da, q, som, truth
+
+
+def test_planted_spike_flagged_by_som(planted):
+    ds, da, q, som, truth = planted
+    p, k = 17, 12
+    assert q["flagged"].values[p, k] and q["flagged_loo"].values[p, k]
+    assert not np.delete(q["flagged_loo"].values[p], k).any()
     assert q["score"].values[p, k] > 4.0
     # the quantisation error is that of the unflagged levels: with the spike masked the
     # profile fits the map like a typical one; with the spike it fits worse than the typical profile
@@ -61,12 +79,26 @@ def test_planted_spike_flagged_by_som(clean):
     Y = da.values - np.nanmedian(da.values, axis=0)
     full = np.sqrt(((Y - som.codebook[som.bmu(Y)]) ** 2).sum(axis=1))
     assert full[p] > np.median(full) and full[p] > qe[p]
-    # few false flags on the clean profiles
-    assert q["flagged"].values.mean() < 0.02
     # the expectation of the spiked level is close to the clean value
-    assert abs(q["expected"].values[p, k] - clean["temperature"].values[p, k]) < \
-        10 * clean["noise_std"].values[p]
+    assert abs(q["expected"].values[p, k] - ds["temperature"].values[p, k]) < \
+        10 * ds["noise_std"].values[p]
     assert isinstance(som, SOM)
+
+
+def test_segment_test_finds_offset_the_loo_test_misses(planted):
+    """The offset over 14 levels: the leave-one-out test sees part of it, the segment
+    test (nearly) all; the stuck run is flagged; about 1 % of the clean profiles'
+    levels are flagged (the budget the default thresholds were set for)."""
+    ds, da, q, som, truth = planted
+    f = q["flagged"].values
+    assert f[40, 12:].mean() >= 0.9
+    assert q["flagged_loo"].values[40, 12:].mean() < 0.75
+    assert f[60, 5:10].all()
+    stuck = truth & (np.arange(800) == 60)[:, None]
+    np.testing.assert_array_equal(q["flagged_repeat"].values, stuck)
+    others = np.setdiff1d(np.arange(800), [17, 40, 60])
+    assert f[others].mean() < 0.02
+    assert q["segment_score"].values[40] > 4.5
 
 
 def test_local_fit_reduces_residuals(clean):
@@ -115,3 +147,78 @@ def test_profile_qc_rejects_bad_input(clean):
         make_profiles(60, depth=[0.0, 10.0, 5.0, 20.0, 30.0])
     with pytest.raises(ValueError, match="p_spike"):
         make_profiles(60, p_spike=1.5)
+    with pytest.raises(ValueError, match=r"unknown segment option\(s\) \['radius'\]"):
+        som_profile_qc(da, som_shape=(4, 4), radius=2)
+    with pytest.raises(ValueError, match="n_components must be in 1..25, got 26"):
+        som_profile_qc(da, som_shape=(4, 4), n_epochs=2, n_outer=1, n_components=26)
+    with pytest.raises(ValueError, match="tolerance"):
+        repeat_test(da.values, tolerance=-1.0)
+
+
+def test_repeat_test_hand_built():
+    x = np.array([[1.0, 2, 2, 2, 3, 4, 4, 5, 5, 5, 5],
+                  [0.0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]])
+    want = np.zeros(x.shape, dtype=bool)
+    want[0, [2, 3, 8, 9, 10]] = True       # two runs of >= 2 repeats; [4, 4] is one
+    want[1, [1, 2]] = True
+    np.testing.assert_array_equal(repeat_test(x), want)
+    np.testing.assert_array_equal(repeat_test(x, min_repeats=1)[0, 6], True)
+
+
+def test_run_scores_match_conditional_gaussian():
+    """q of a run = Mahalanobis distance of the run given the other (unflagged) levels,
+    against the textbook conditional covariance Sigma_ss - Sigma_so Sigma_oo^-1 Sigma_os."""
+    rng = np.random.default_rng(0)
+    m = 7
+    A = rng.normal(size=(m, m))
+    cov = A @ A.T + 0.5 * np.eye(m)
+    mean = rng.normal(size=m)
+    codebook = mean[None, :]
+    Y = rng.normal(size=(4, m))
+    flagged = np.zeros((4, m), dtype=bool)
+    flagged[2, 5] = True                    # marginalised out of profile 2
+    runs = [(0, 1), (2, 5), (3, 7)]
+    z, q, dof, zs = run_scores(codebook, mean[None], cov[None], Y, flagged, runs,
+                               shapes=True)
+    for n in range(4):
+        keep = np.flatnonzero(~flagged[n])
+        for i, (a, b) in enumerate(runs):
+            s = [k for k in range(a, b) if k in keep]
+            o = [k for k in keep if k not in s]
+            cond = cov[np.ix_(s, s)] - cov[np.ix_(s, o)] @ np.linalg.solve(
+                cov[np.ix_(o, o)], cov[np.ix_(o, s)])
+            r = Y[n, s] - mean[s] - cov[np.ix_(s, o)] @ np.linalg.solve(
+                cov[np.ix_(o, o)], Y[n, o] - mean[o])
+            # flagged levels are marginalised out by a huge variance: 1e-4 relative
+            np.testing.assert_allclose(q[n, i], r @ np.linalg.solve(cond, r), rtol=1e-4)
+            assert dof[n, i] == len(s)
+            if b - a == 1:
+                assert zs[n, i] == -np.inf
+                continue
+            # shape tests: normal score of the best multiple of an offset or a ramp
+            t = []
+            for h in (np.ones(b - a), np.arange(1, b - a + 1) / (b - a)):
+                h = h[[k - a for k in s]]
+                Ci_h = np.linalg.solve(cond, h)
+                t.append(abs(Ci_h @ r) / np.sqrt(h @ Ci_h))
+            np.testing.assert_allclose(zs[n, i], max(t), rtol=1e-4)
+    assert np.isfinite(z).all()
+    assert segment_runs(6, 2) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3), (2, 4), (2, 6),
+                                  (3, 4), (3, 5), (3, 6), (4, 5), (4, 6), (5, 6)]
+
+
+def test_unit_models_recover_covariance():
+    """With one unit and all profiles its neighbours, the model is the sample mean and
+    a covariance that keeps the leading directions and averages the rest."""
+    rng = np.random.default_rng(1)
+    m, n = 6, 400
+    V = np.linalg.qr(rng.normal(size=(m, m)))[0]
+    var = np.array([9.0, 4.0, 0.1, 0.1, 0.1, 0.1])
+    Y = (rng.normal(size=(n, m)) * np.sqrt(var)) @ V.T + 3.0
+    mean, cov = unit_models(Y.mean(0, keepdims=True), Y, np.zeros((n, m), bool),
+                            n_neighbours=n, n_components=2)
+    np.testing.assert_allclose(mean[0], Y.mean(0))
+    w = np.linalg.eigvalsh(cov[0])
+    np.testing.assert_allclose(w[-2:], [4.0, 9.0], rtol=0.2)
+    np.testing.assert_allclose(w[:4], w[0], rtol=1e-8)   # isotropic remainder
+    np.testing.assert_allclose(w[0], 0.1, rtol=0.3)

@@ -26,14 +26,17 @@ from .profile_qc import (
                          OCEAN_FAIL_SPAN,
                          OCEAN_SUSPECT_SPAN,
                          classic_profile_qc,
+                         repeat_test,
                          som_profile_qc,
 )
 from .profiles import PROFILE_DEPTHS, inject_profile_faults, make_profiles
 from .scores import flag_scores, hour_context
+from .segment_scan import segment_scan, unit_models
 from .som_qc import loo_residuals, som_qc
 
 __all__ = ["FAIL", "FAULT_TYPES", "MISSING", "NOT_EVALUATED", "OCEAN_FAIL_SPAN",
            "OCEAN_SUSPECT_SPAN", "PASS", "PROFILE_DEPTHS", "SUSPECT", "classic_profile_qc",
            "classic_qc", "flag_scores", "flat_line_test", "gross_range_test", "hour_context",
            "inject_faults", "inject_profile_faults", "loo_residuals", "make_network",
-           "make_profiles", "som_profile_qc", "som_qc", "spike_test"]
+           "make_profiles", "repeat_test", "segment_scan", "som_profile_qc", "som_qc",
+           "spike_test", "unit_models"]

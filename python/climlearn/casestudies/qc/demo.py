@@ -109,7 +109,10 @@ def _profile_metrics(seed: int, quick: bool) -> tuple[dict[str, Any], tuple]:
     m["som"] = flag_scores(q["flagged"].values, *truth)
     m["classic"] = flag_scores(c["flagged"].values, *truth)
     m["som_or_classic"] = flag_scores(q["flagged"].values | c["flagged"].values, *truth)
+    m["som_loo_only"] = flag_scores(q["flagged_loo"].values, *truth)
     m["som"]["false_flag_rate_clean_data"] = float(res["clean"][0]["flagged"].mean())
+    m["som_loo_only"]["false_flag_rate_clean_data"] = float(
+        res["clean"][0]["flagged_loo"].mean())
     m["classic"]["false_flag_rate_clean_data"] = float(res["clean"][1]["flagged"].mean())
     qe_f = q["quantization_error"].values
     faulty_prof = (ds["fault_type"].values > 0).any(axis=1)

@@ -1,0 +1,228 @@
+"""Segment test for profiles: is a run of consecutive levels inconsistent with the rest?
+
+Faults of profiles come in runs of levels (one spiked level, a stuck sensor over a few
+levels, an offset from some level to the bottom). A leave-ONE-out test misses runs: the
+other faulty levels of the run pull the expectation of each tested level towards the
+fault. The segment test asks, for every run ``[a, b)`` of consecutive levels, whether
+the run is consistent with the REST of the profile.
+
+Local models. The map clusters the profiles; each unit gets a local Gaussian model of
+the profiles near it: the mean and a probabilistic-PCA covariance (``n_components``
+leading directions of the natural variability, plus isotropic noise) of the
+``n_neighbours`` training profiles nearest to its codebook vector (profiles with
+flagged levels are left out). A profile is scored with the model of its best-matching
+unit, found on its unflagged levels.
+
+Scores. For a Gaussian with precision ``P``, the levels ``s`` of a run given the other
+levels ``o`` have the Mahalanobis distance ``q = g_s^T (P_ss)^{-1} g_s`` with
+``g = P (x - mu)`` (flagged levels are marginalised out). This is the generalised
+likelihood ratio of "the run holds a fault of any size" against "no fault", about
+chi-square with ``L = b - a`` degrees of freedom without a fault; the Wilson-Hilferty
+transform turns it into a normal score. A run of 2 or more levels is also tested for
+the two shapes of a drift, a constant offset and a linear ramp (1 degree of freedom
+each, ``threshold_shape``). Among the runs that are significant (score above
+``threshold_point`` for single levels, ``threshold_run`` for longer runs), the run with
+the largest ``q - penalty * L`` is flagged (the penalty keeps clean neighbours of a
+fault out of its run); the scan repeats on the remaining levels (``max_runs``), and the
+local models are rebuilt without the flagged profiles (``n_passes`` passes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["segment_runs", "unit_models", "run_scores", "segment_scan"]
+
+
+def segment_runs(m: int, max_length: int, min_outside: int = 2) -> list[tuple[int, int]]:
+    """Runs ``[a, b)`` of ``m`` levels: all up to ``max_length`` levels, plus every run
+    that reaches the last level (offsets to the bottom), leaving at least
+    ``min_outside`` levels outside."""
+    return [(a, b) for a in range(m) for b in range(a + 1, m + 1)
+            if (b - a <= max_length or b == m) and b - a <= m - min_outside]
+
+
+def _bmu(codebook: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    M = ~np.isnan(Y)
+    X = np.where(M, Y, 0.0)
+    d2 = -2.0 * X @ codebook.T + M.astype(np.float64) @ (codebook ** 2).T
+    return np.argmin(d2, axis=1)
+
+
+def unit_models(codebook: np.ndarray, Y: np.ndarray, exclude: np.ndarray, *,
+                n_neighbours: int = 50, n_components: int = 5
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Local Gaussian model of each map unit (see the module).
+
+    Parameters
+    ----------
+    codebook : array (units, m)
+    Y : array (n, m)
+        Training profiles in the units of the codebook.
+    exclude : bool array (n, m)
+        Flagged values: profiles with any flagged or missing value are left out.
+    n_neighbours : int
+        Profiles per unit model (nearest to the codebook vector).
+    n_components : int
+        Directions of natural variability kept by the probabilistic PCA.
+
+    Returns
+    -------
+    (means, covariances)
+        Arrays (units, m) and (units, m, m).
+    """
+    m = Y.shape[1]
+    T = Y[~(exclude | np.isnan(Y)).any(axis=1)]
+    if T.shape[0] < max(n_neighbours, m):
+        raise ValueError(f"too few complete unflagged profiles for the local models: "
+                         f"{T.shape[0]}, need at least {max(n_neighbours, m)}")
+    if not 1 <= n_components < m:
+        raise ValueError(f"n_components must be in 1..{m - 1}, got {n_components}")
+    d2 = (codebook ** 2).sum(1)[:, None] - 2.0 * codebook @ T.T + (T ** 2).sum(1)[None]
+    near = np.argsort(d2, axis=1)[:, :n_neighbours]
+    P = T[near]                                               # (units, k, m)
+    mean = P.mean(axis=1)
+    D = P - mean[:, None, :]
+    S = D.transpose(0, 2, 1) @ D / (n_neighbours - 1)
+    w, V = np.linalg.eigh(S)                                  # ascending
+    noise = np.maximum(w[:, :m - n_components].mean(axis=1), 1e-12)
+    lead = np.maximum(w[:, m - n_components:] - noise[:, None], 0.0)
+    Vl = V[:, :, m - n_components:]
+    cov = (Vl * lead[:, None, :]) @ Vl.transpose(0, 2, 1) + noise[:, None, None] * np.eye(m)
+    return mean, cov
+
+
+def _wilson_hilferty(q: np.ndarray, dof: np.ndarray) -> np.ndarray:
+    d = np.maximum(dof, 1).astype(np.float64)
+    return ((np.maximum(q, 0.0) / d) ** (1.0 / 3.0) - (1.0 - 2.0 / (9.0 * d))) / \
+        np.sqrt(2.0 / (9.0 * d))
+
+
+def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.ndarray,
+               flagged: np.ndarray, runs: list[tuple[int, int]], shapes: bool = False
+               ) -> tuple[np.ndarray, ...]:
+    """Scores of every run of every profile (see the module).
+
+    With ``shapes``, also the 1-degree-of-freedom tests of two fault shapes ``h`` over
+    the run, a constant offset and a linear ramp from 0 to the bottom of the run:
+    ``|h^T g_s| / sqrt(h^T P_ss h)`` is the normal score of the best-fitting multiple of
+    ``h`` given the other levels; the larger of the two is returned as ``zs``. A long
+    offset spreads over many degrees of freedom in ``q``; its shape test keeps it in one.
+
+    Returns
+    -------
+    (z, q, dof) or (z, q, dof, zs)
+        Normal scores (``-inf`` for runs with no unflagged level), Mahalanobis
+        distances of the runs given the other levels, unflagged levels per run and, with
+        ``shapes``, the shape scores (``-inf`` for single levels); each (n, runs).
+    """
+    n, m = Y.shape
+    mask = flagged | np.isnan(Y)
+    obs = ~mask
+    Yf = np.where(mask, np.nan, Y)
+    u = _bmu(codebook, Yf)
+    # flagged levels get a huge variance: they are marginalised out of the Gaussian
+    cov = covs[u] + np.eye(m)[None] * (1e6 * mask[:, None, :])
+    prec = np.linalg.inv(cov)
+    g = np.einsum("nij,nj->ni", prec, np.where(obs, Y - means[u], 0.0))
+    q = np.empty((n, len(runs)))
+    dof = np.empty((n, len(runs)), dtype=np.int64)
+    zs = np.full((n, len(runs)), -np.inf)
+    for i, (a, b) in enumerate(runs):
+        gs = g[:, a:b]
+        Pss = prec[:, a:b, a:b]
+        q[:, i] = np.einsum("ni,ni->n", gs, np.linalg.solve(Pss, gs[:, :, None])[:, :, 0])
+        dof[:, i] = obs[:, a:b].sum(axis=1)
+        if shapes and b - a >= 2:
+            for h in (np.ones(b - a), np.arange(1, b - a + 1) / (b - a)):
+                t = (gs @ h) ** 2 / np.einsum("i,nij,j->n", h, Pss, h)
+                zs[:, i] = np.maximum(zs[:, i], np.sqrt(t))
+    z = _wilson_hilferty(q, dof)
+    z[dof == 0] = -np.inf
+    if shapes:
+        zs[dof == 0] = -np.inf
+        return z, q, dof, zs
+    return z, q, dof
+
+
+def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray, *,
+                 n_neighbours: int = 50, n_components: int = 5, max_length: int = 12,
+                 threshold_point: float = 3.0, threshold_run: float = 4.5,
+                 penalty: float = 3.0, max_runs: int = 3, n_passes: int = 2,
+                 screen: float = 8.0, threshold_shape: float | None = 5.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Flag runs of levels that the rest of the profile does not support.
+
+    Parameters
+    ----------
+    codebook : array (units, m)
+        Map codebook in the units of ``Y``.
+    Y : array (n, m)
+        Profiles (NaN = missing), with the same per-level offset as the map's data.
+    model_exclude : bool array (n, m)
+        Values flagged by an earlier test: their profiles are left out of the first
+        local models (they are not flagged by that alone).
+    n_neighbours, n_components : int
+        Local models (:func:`unit_models`).
+    max_length : int
+        Longest run tested, besides the runs that reach the last level.
+    threshold_point, threshold_run : float
+        Normal-score thresholds for single levels and for longer runs.
+    penalty : float
+        Per-level penalty when choosing among significant runs.
+    max_runs : int
+        Runs flagged per profile at most (one per scan).
+    n_passes : int
+        Passes; each rebuilds the local models without the profiles flagged so far.
+    screen : float
+        Values more than ``screen`` robust standard deviations (1.4826 MAD across
+        profiles) from their level's median are flagged before the scan (missing-value
+        codes, gross errors).
+    threshold_shape : float or None
+        A run of 2 or more levels is also significant when its offset-shaped or
+        ramp-shaped part exceeds this normal score (see :func:`run_scores`; None: not
+        used).
+
+    Returns
+    -------
+    (flagged, score)
+        Flags (n, m), and each profile's largest run score in the first scan of the
+        last pass.
+    """
+    n, m = Y.shape
+    runs = segment_runs(m, max_length)
+    length = np.array([b - a for a, b in runs])
+    thr = np.where(length == 1, threshold_point, threshold_run)
+    dev = np.abs(Y - np.nanmedian(Y, axis=0))
+    spread = 1.4826 * np.nanmedian(dev, axis=0)
+    gross = dev > screen * np.where(spread > 0, spread, np.inf)
+    exclude = model_exclude | gross
+    flagged = gross
+    score = np.full(n, np.nan)
+    for _ in range(n_passes):
+        means, covs = unit_models(codebook, Y, exclude, n_neighbours=n_neighbours,
+                                  n_components=n_components)
+        flagged = gross.copy()
+        active = np.ones(n, dtype=bool)
+        for it in range(max_runs):
+            idx = np.flatnonzero(active)
+            if not idx.size:
+                break
+            if threshold_shape is None:
+                z, q, dof = run_scores(codebook, means, covs, Y[idx], flagged[idx], runs)
+                sig = z > thr[None, :]
+            else:
+                z, q, dof, zs = run_scores(codebook, means, covs, Y[idx], flagged[idx],
+                                           runs, shapes=True)
+                sig = (z > thr[None, :]) | (zs > threshold_shape)
+            if it == 0:
+                score[idx] = z.max(axis=1)
+            pick = np.where(sig, q - penalty * dof, -np.inf)
+            best = np.argmax(pick, axis=1)
+            hit = np.isfinite(pick[np.arange(idx.size), best])
+            for p, j in zip(idx[hit], best[hit], strict=True):
+                a, b = runs[j]
+                flagged[p, a:b] = True
+            active[idx[~hit]] = False
+        exclude = flagged | gross
+    return flagged & ~np.isnan(Y), score
