@@ -49,7 +49,9 @@ def easy_data():
 @pytest.fixture(scope="module")
 def trained(easy_data):
     torch.manual_seed(0)
-    cfg = MotionTrainConfig(steps=40, batch_size=8, width=8, lr=5e-3, seed=0)
+    # default objective (trajectory misfit at 2 leads + past inputs); no grid augmentation so
+    # that 40 steps suffice for the one direction of these data
+    cfg = MotionTrainConfig(steps=40, batch_size=8, width=8, lr=5e-3, seed=0, augment=False)
     return sst.train(easy_data, cfg, progress=False)
 
 
@@ -67,9 +69,9 @@ def test_training_learns_the_motion(trained, easy_data):
         w = trained(x)
         pred = warp(x[:, -1], w[:, 0], w[:, 1])
     inner = (slice(None), slice(3, -3), slice(3, -3))
-    assert ((pred - y)[inner] ** 2).mean() < 0.5 * ((x[:, -1] - y)[inner] ** 2).mean()
+    assert ((pred - y)[inner] ** 2).mean() < 0.2 * ((x[:, -1] - y)[inner] ** 2).mean()
     # and the motion it finds points along +x (never supervised)
-    assert float(w[:, 0][inner].mean()) > 0.5
+    assert float(w[:, 0][inner].mean()) > 0.8
     assert abs(float(w[:, 1][inner].mean())) < 0.3
 
 
