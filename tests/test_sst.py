@@ -49,7 +49,9 @@ def easy_data():
 @pytest.fixture(scope="module")
 def trained(easy_data):
     torch.manual_seed(0)
-    cfg = MotionTrainConfig(steps=40, batch_size=8, width=8, lr=5e-3, seed=0)
+    # default objective (trajectory misfit at 2 leads + past inputs); no grid augmentation so
+    # that 40 steps suffice for the one direction of these data
+    cfg = MotionTrainConfig(steps=40, batch_size=8, width=8, lr=5e-3, seed=0, augment=False)
     return sst.train(easy_data, cfg, progress=False)
 
 
@@ -67,9 +69,9 @@ def test_training_learns_the_motion(trained, easy_data):
         w = trained(x)
         pred = warp(x[:, -1], w[:, 0], w[:, 1])
     inner = (slice(None), slice(3, -3), slice(3, -3))
-    assert ((pred - y)[inner] ** 2).mean() < 0.5 * ((x[:, -1] - y)[inner] ** 2).mean()
+    assert ((pred - y)[inner] ** 2).mean() < 0.2 * ((x[:, -1] - y)[inner] ** 2).mean()
     # and the motion it finds points along +x (never supervised)
-    assert float(w[:, 0][inner].mean()) > 0.5
+    assert float(w[:, 0][inner].mean()) > 0.8
     assert abs(float(w[:, 1][inner].mean())) < 0.3
 
 
@@ -151,3 +153,44 @@ def test_motionnet_handles_nan_input():
     x = torch.randn(2, 4, 12, 12)
     x[0, :, :3] = float("nan")
     assert torch.isfinite(net(x)).all()
+
+
+def test_trajectory_loss_vanishes_at_the_true_motion(easy_data):
+    # one-pixel shifts along +x: the loss over 2 leads and the past inputs is zero (up to
+    # rounding) for the true motion and clearly positive for zero or reversed motion
+    from climlearn.fields.learned_motion import _trajectory_loss
+
+    x = torch.as_tensor(easy_data.values[:, :4], dtype=torch.float64)
+    y = torch.as_tensor(easy_data.values[:, 4:6], dtype=torch.float64)
+    x, y = (x - 290.0) / 1.5, (y - 290.0) / 1.5
+    interior = torch.zeros((16, 16), dtype=torch.bool)
+    interior[3:-3, 3:-3] = True
+    cfg = MotionTrainConfig(rollout=2, past_loss=True, weight_magnitude=0.0)
+    losses = {uv: float(_trajectory_loss(_Fixed(*uv), x, y, interior, cfg))
+              for uv in ((1.0, 0.0), (0.0, 0.0), (-1.0, 0.0), (0.0, 1.0))}
+    assert losses[(1.0, 0.0)] < 1e-10
+    assert min(losses[(0.0, 0.0)], losses[(-1.0, 0.0)], losses[(0.0, 1.0)]) > 0.05
+
+
+def test_augment_is_a_grid_symmetry(easy_data):
+    # flips / transposition applied alike to inputs and targets: the sequence is still a
+    # one-pixel shift, now along one of the four axis directions
+    from climlearn.fields.learned_motion import _augment
+
+    x = torch.as_tensor(easy_data.values[:, :4])
+    y = torch.as_tensor(easy_data.values[:, 4:6])
+    gen = torch.Generator().manual_seed(1)
+    seen = set()
+    for _ in range(12):
+        xa, ya = _augment(x, y, gen)
+        shifts = [(dy, dx) for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0))
+                  if torch.allclose(torch.roll(xa[:, -1], (dy, dx), dims=(-2, -1)), ya[:, 0])
+                  and torch.allclose(torch.roll(xa[:, -2], (dy, dx), dims=(-2, -1)), xa[:, -1])]
+        assert len(shifts) == 1
+        seen.add(shifts[0])
+    assert len(seen) > 1  # the augmentation does change the direction
+
+
+def test_unknown_training_loss(easy_data):
+    with pytest.raises(ValueError, match="unknown loss 'nope'.*trajectory"):
+        sst.train(easy_data, MotionTrainConfig(steps=1, loss="nope"), progress=False)

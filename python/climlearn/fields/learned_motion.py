@@ -6,12 +6,22 @@ bilinear and differentiable) to give the next map. The network is trained end to
 the error of the warped map, with penalties on the divergence, the roughness and the
 magnitude of the motion (the motion itself is never supervised):
 
-``L = mean_k |warp(I_t+k-1, w_k) - I_t+k|^2 + a_div |div w|^2 + a_smooth |grad w|^2
+``L = mean_k |warp(I_t, D_k) - I_t+k|^2 + a_div |div w|^2 + a_smooth |grad w|^2
 + a_mag |w|^2``
 
-summed over ``rollout`` autoregressive steps (the prediction is fed back); the misfit
-leaves out a margin of ``loss_margin`` pixels, where content flows in through the
-boundary and no motion can explain it. Missing pixels
+where ``D_k`` is the displacement after ``k = 1..rollout`` steps of the motion ``w``,
+accumulated along the backward trajectory exactly as in the ``"trajectory"`` forecast
+(``loss="trajectory"``, the default: one network evaluation per sample). With
+``past_loss`` the same ``D_k`` must also carry the input ``I_t-k`` onto the last input
+``I_t`` (true for a steady motion), which adds up to ``rollout`` more supervision-free terms per
+sample; the misfits at several leads weigh an error of the motion about ``k`` times
+more than the one-step misfit (in our runs this identified the motion much better than
+the one-step misfit at equal cost, see docs/casestudies_sst.md). ``augment`` applies random flips
+and transpositions of the grid to each batch (any symmetry of the grid gives a valid
+sample, since the motion is not supervised). ``loss="rollout"`` is the original scheme:
+the misfit of one-step warps summed over ``rollout`` autoregressive steps, the prediction
+fed back to the network. The misfit leaves out a margin of ``loss_margin`` pixels, where
+content flows in through the boundary and no motion can explain it. Missing pixels
 (NaN) are allowed in the input (the network also receives the validity masks) and are
 left out of the loss.
 
@@ -45,6 +55,7 @@ __all__ = ["MotionNet", "MotionTrainConfig", "learned_forecast", "learned_motion
 log = logging.getLogger(__name__)
 
 ROLLOUTS = ("trajectory", "repeat")
+LOSSES = ("rollout", "trajectory")
 
 
 class MotionNet(nn.Module):
@@ -64,6 +75,15 @@ class MotionNet(nn.Module):
         self.coarsen = int(coarsen)
         self.unet = UNet(2 * n_input, 2, width=width, depth=depth)
 
+    def _motion(self, z: Tensor, m: Tensor) -> Tensor:
+        out = self.unet(torch.cat([z, m], dim=1))
+        if self.coarsen > 1:
+            # motion on a coarser grid, interpolated back: smooth by construction
+            h, w = out.shape[-2], out.shape[-1]
+            out = F.avg_pool2d(out, self.coarsen, ceil_mode=True)
+            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
+        return out
+
     def forward(self, frames: Tensor) -> Tensor:
         valid = torch.isfinite(frames)
         m = valid.to(frames.dtype)
@@ -72,13 +92,7 @@ class MotionNet(nn.Module):
         mean = (x * m).sum(dim=(1, 2, 3), keepdim=True) / n
         var = (((x - mean) * m) ** 2).sum(dim=(1, 2, 3), keepdim=True) / n
         z = (x - mean) / (torch.sqrt(var) + 1e-6) * m
-        out = self.unet(torch.cat([z, m], dim=1))
-        if self.coarsen > 1:
-            # motion on a coarser grid, interpolated back: smooth by construction
-            h, w = out.shape[-2], out.shape[-1]
-            out = F.avg_pool2d(out, self.coarsen, ceil_mode=True)
-            out = F.interpolate(out, size=(h, w), mode="bilinear", align_corners=False)
-        return self.max_speed * torch.tanh(out / self.max_speed)
+        return self.max_speed * torch.tanh(self._motion(z, m) / self.max_speed)
 
 
 @dataclass
@@ -97,6 +111,9 @@ class MotionTrainConfig:
     depth: int = 2
     max_speed: float = 4.0
     coarsen: int = 1
+    loss: str = "trajectory"
+    past_loss: bool = True
+    augment: bool = True
     boundary: str = "border"
     loss_margin: int = 3
     seed: int = 0
@@ -129,6 +146,55 @@ def _penalties(w: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return (div ** 2).mean(), smooth, (w ** 2).mean()
 
 
+def _misfit(pred: Tensor, target: Tensor, interior: Tensor) -> Tensor:
+    """Mean squared error on pixels valid in both maps and inside ``interior`` (content
+    flowing in through the boundary cannot be predicted)."""
+    ok = torch.isfinite(pred) & torch.isfinite(target) & interior
+    err = torch.where(ok, pred - target, torch.zeros_like(pred))
+    return (err ** 2).sum() / ok.sum().clamp(min=1)
+
+
+def _penalty(w: Tensor, cfg: MotionTrainConfig) -> Tensor:
+    div, smooth, mag = _penalties(w)
+    return (cfg.weight_divergence * div + cfg.weight_smoothness * smooth
+            + cfg.weight_magnitude * mag)
+
+
+def _trajectory_loss(net: MotionNet, window: Tensor, tgt: Tensor, interior: Tensor,
+                     cfg: MotionTrainConfig) -> Tensor:
+    """One motion, scored at leads ``1..rollout`` and (``past_loss``) on the inputs.
+
+    The displacement ``D_k`` after ``k`` steps is accumulated along the backward
+    trajectory, as in the ``"trajectory"`` forecast; the last input warped by ``D_k``
+    is compared with the target at lead ``k`` and, for a steady motion, the input
+    ``k`` steps before the last warped by ``D_k`` with the last input.
+    """
+    w = net(window)
+    du, dv = w[:, 0], w[:, 1]
+    terms = []
+    for k in range(cfg.rollout):
+        if k > 0:
+            du, dv = (w[:, 0] + warp(du, w[:, 0], w[:, 1], "border"),
+                      w[:, 1] + warp(dv, w[:, 0], w[:, 1], "border"))
+        terms.append(_misfit(warp(window[:, -1], du, dv, cfg.boundary), tgt[:, k], interior))
+        if cfg.past_loss and k + 1 < window.shape[1]:
+            terms.append(_misfit(warp(window[:, -2 - k], du, dv, cfg.boundary), window[:, -1],
+                                 interior))
+    return torch.stack(terms).mean() + _penalty(w, cfg)
+
+
+def _augment(window: Tensor, tgt: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Random flips and transposition of a batch (inputs and targets alike): the motion
+    is not supervised, so any symmetry of the grid gives a valid training sample."""
+    flips = torch.rand(3, generator=gen) < 0.5
+    for dim, flip in ((-1, flips[0]), (-2, flips[1])):
+        if flip:
+            window, tgt = window.flip(dim), tgt.flip(dim)
+    if flips[2] and window.shape[-1] == window.shape[-2]:
+        window, tgt = window.transpose(-1, -2), tgt.transpose(-1, -2)
+    return window, tgt
+
+
 def _standardise(inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
     valid = torch.isfinite(inputs)
     m = valid.to(inputs.dtype)
@@ -158,6 +224,8 @@ def train_motion_net(sequences: np.ndarray, config: MotionTrainConfig | None = N
         The trained network (eval mode, float32) and the loss per step.
     """
     cfg = config or MotionTrainConfig()
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"unknown loss {cfg.loss!r}; valid names: {list(LOSSES)}")
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     inputs, targets = make_windows(sequences, cfg.n_input, cfg.rollout)
@@ -182,19 +250,18 @@ def train_motion_net(sequences: np.ndarray, config: MotionTrainConfig | None = N
         idx = torch.randint(0, inputs.shape[0], (min(cfg.batch_size, inputs.shape[0]),),
                             generator=gen)
         window, tgt = inputs[idx], targets[idx]
-        loss = torch.zeros(())
-        for k in range(cfg.rollout):
-            w = net(window)
-            pred = warp(window[:, -1], w[:, 0], w[:, 1], cfg.boundary)
-            # inflow through the boundary cannot be predicted: score the interior only
-            ok = torch.isfinite(pred) & torch.isfinite(tgt[:, k]) & interior
-            err = torch.where(ok, pred - tgt[:, k], torch.zeros_like(pred))
-            div, smooth, mag = _penalties(w)
-            loss = loss + (err ** 2).sum() / ok.sum().clamp(min=1) \
-                + cfg.weight_divergence * div + cfg.weight_smoothness * smooth \
-                + cfg.weight_magnitude * mag
-            window = torch.cat([window[:, 1:], pred[:, None]], dim=1)
-        loss = loss / cfg.rollout
+        if cfg.augment:
+            window, tgt = _augment(window, tgt, gen)
+        if cfg.loss == "trajectory":
+            loss = _trajectory_loss(net, window, tgt, interior, cfg)
+        else:
+            loss = torch.zeros(())
+            for k in range(cfg.rollout):
+                w = net(window)
+                pred = warp(window[:, -1], w[:, 0], w[:, 1], cfg.boundary)
+                loss = loss + _misfit(pred, tgt[:, k], interior) + _penalty(w, cfg)
+                window = torch.cat([window[:, 1:], pred[:, None]], dim=1)
+            loss = loss / cfg.rollout
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -36,7 +36,7 @@ class NowcastConfig:
     cover: float = 0.3
     fss_scale: int = 5
     train: MotionTrainConfig = field(default_factory=lambda: MotionTrainConfig(
-        n_input=4, rollout=1, steps=600, batch_size=16, lr=3e-3))
+        n_input=4, rollout=3, steps=600, batch_size=16, lr=3e-3))
 
 
 def demo_config(quick: bool = False, seed: int = 0) -> NowcastConfig:
@@ -44,7 +44,7 @@ def demo_config(quick: bool = False, seed: int = 0) -> NowcastConfig:
     cfg = NowcastConfig()
     if quick:
         cfg = replace(cfg, rain_size=24, tsm_size=20, ntime=6, n_train=3, n_test=2,
-                      train=replace(cfg.train, steps=10, batch_size=8, width=8))
+                      train=replace(cfg.train, steps=10, batch_size=8, width=8, rollout=2))
     return replace(cfg, train=replace(cfg.train, seed=seed))
 
 
