@@ -206,12 +206,8 @@ contains
     precip = 0.0_dp
     r = 1.0_dp - exp(-dtime / bm_tau)
     do i = 1, klon
-      pl = pplay(i, :)
-      dpl = paprs(i, 1:klev) - paprs(i, 2:klev + 1)
-      tc = t(i, :)
-      qc = max(q(i, :), 0.0_dp)
-      call parcel_profile(klev, pl, tc(1), qc(1), tref)
-      ktop = cloud_top(klev, pl, dpl, tc, tref)
+      call column_cloud_layer(klev, paprs(i, :), pplay(i, :), t(i, :), q(i, :), pl, dpl, tc, &
+                              qc, tref, ktop)
       if (ktop < 2) cycle
       qref(1:ktop) = bm_rhbm * cp_qsat(tref(1:ktop), pl(1:ktop))
       mass = sum(dpl(1:ktop))
@@ -262,12 +258,8 @@ contains
     mask = 0.0_dp
     deep = 0.0_dp
     do i = 1, klon
-      pl = pplay(i, :)
-      dpl = paprs(i, 1:klev) - paprs(i, 2:klev + 1)
-      tc = t(i, :)
-      qc = max(q(i, :), 0.0_dp)
-      call parcel_profile(klev, pl, tc(1), qc(1), tref)
-      ktop = cloud_top(klev, pl, dpl, tc, tref)
+      call column_cloud_layer(klev, paprs(i, :), pplay(i, :), t(i, :), q(i, :), pl, dpl, tc, &
+                              qc, tref, ktop)
       if (ktop < 2) cycle
       mask(i, 1:ktop) = 1.0_dp
       tdep(i, 1:ktop) = tref(1:ktop) - tc(1:ktop)
@@ -276,6 +268,22 @@ contains
           cl_cp / cl_lv * sum(tdep(i, 1:ktop) * dpl(1:ktop)) > 0.0_dp) deep(i, 1:ktop) = 1.0_dp
     end do
   end subroutine cp_bm_features
+
+  !> One column as the Betts-Miller scheme sees it: full-level pressure pl, layer
+  !> thickness dpl (Pa), T, q clipped at 0, the parcel reference profile tref
+  !> (`parcel_profile`) and the cloud top ktop (`cloud_top`; < 2: no convection).
+  pure subroutine column_cloud_layer(klev, paprs, pplay, t, q, pl, dpl, tc, qc, tref, ktop)
+    integer, intent(in) :: klev
+    real(dp), intent(in) :: paprs(klev + 1), pplay(klev), t(klev), q(klev)
+    real(dp), intent(out) :: pl(klev), dpl(klev), tc(klev), qc(klev), tref(klev)
+    integer, intent(out) :: ktop
+    pl = pplay
+    dpl = paprs(1:klev) - paprs(2:klev + 1)
+    tc = t
+    qc = max(q, 0.0_dp)
+    call parcel_profile(klev, pl, tc(1), qc(1), tref)
+    ktop = cloud_top(klev, pl, dpl, tc, tref)
+  end subroutine column_cloud_layer
 
   !> Temperature of a parcel lifted from level 1 with (t1, q1): dry adiabat to saturation,
   !> then the moist adiabat of constant theta_e (Newton iterations on each level).
