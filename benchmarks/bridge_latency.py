@@ -5,9 +5,11 @@ growth of resident memory over 1,000,000 Fortran calls.
 From Fortran the three backends of libclimlearn are timed: the TorchScript interpreter,
 the AOTInductor package (.pt2, compiled here by ``climlearn.export.to_aot``; the compile
 time is printed) and the native kernel for MLP-shaped models, with the speed-up of each
-over TorchScript. Two more rows: the Lorenz 96 network (1-64-64-1 tanh on 8 columns) and a
-wide column emulator (60 inputs, 4 hidden layers of 256, 60 outputs) at 10,000 columns,
-with its GFLOP/s and the fraction of the sgemm rate measured here on one thread.
+over TorchScript. Three more rows: the Lorenz 96 network (1-64-64-1 tanh on 8 columns), a
+narrow per-point network (2-4-2 relu + exp on 10,603 points, the ocean host's mixing
+emulator; the native kernel's fused path) and a wide column emulator (60 inputs, 4 hidden
+layers of 256, 60 outputs) at 10,000 columns, with its GFLOP/s and the fraction of the
+sgemm rate measured here on one thread.
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bridge_latency.py``.
 One intra-op thread everywhere (the climlearn default, one per MPI rank; OMP_NUM_THREADS=1
@@ -29,10 +31,11 @@ import time
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from climlearn import compile as cl_compile
 from climlearn.export import load, to_aot, to_torchscript
-from climlearn.models import MLP
+from climlearn.models import MLP, Exp
 
 HERE = Path(__file__).resolve().parent
 CALLS = {1: 20000, 64: 10000, 4096: 300}
@@ -163,6 +166,18 @@ def main() -> int:
         nat = min(fortran_us(fexe, l96, 8, 20000, "native", env) for _ in range(ROUNDS))
         print(f"\nLorenz 96 network 1-64-64-1 tanh, 8 columns, from Fortran: TorchScript "
               f"{ts:.2f} us, native {nat:.2f} us per call ({ts / nat:.1f}x)")
+
+        # a narrow per-point network, as the ocean host's mixing emulator: 2-4-2 relu ending
+        # in exp, float32, on the 10,603 water interfaces of the ocean basin (fused path)
+        torch.manual_seed(0)
+        narrow = to_torchscript(nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2), Exp()),
+                                work / "narrow.pt", example_inputs=torch.rand(16, 2),
+                                output_names=["y"])
+        ts = min(fortran_us(fexe, narrow, 10_603, 300, "torchscript", env) for _ in range(ROUNDS))
+        nat = min(fortran_us(fexe, narrow, 10_603, 300, "native", env) for _ in range(ROUNDS))
+        print(f"\nnarrow per-point network 2-4-2 relu + exp (float32), 10,603 points, from "
+              f"Fortran: TorchScript {ts:.2f} us, native {nat:.2f} us per call "
+              f"({ts / nat:.1f}x; {1000 * nat / 10_603:.2f} ns per point)")
 
         # a wide column emulator at 10,000 columns
         torch.manual_seed(0)
