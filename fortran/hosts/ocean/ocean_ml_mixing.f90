@@ -257,10 +257,16 @@ contains
         call network_output(p + c, a, b)
         avt(fc(c), k) = a
         avm(fc(c), k) = b
-        if (.not. (a >= avlo .and. a <= avhi .and. b >= avlo .and. b <= avhi)) nrej = nrej + 1
+        if (.not. accepted(a, b)) nrej = nrej + 1
       end do
     end do
   end function pointwise_store
+
+  !> The guard's test of one interface: avt and avm within [avlo, avhi] (false for NaN).
+  elemental logical function accepted(a, b)
+    real(c_double), intent(in) :: a, b   !< avt, avm (m2 s-1)
+    accepted = a >= avlo .and. a <= avhi .and. b >= avlo .and. b <= avhi
+  end function accepted
 
   !> The pointwise network's [avt, avm] at interface p, in float64.
   pure subroutine network_output(p, a, b)
@@ -289,7 +295,7 @@ contains
       do k = 1, size(avt, 3)
         p = c + (k - 1) * ncol
         call network_output(p, a, b)
-        ok = ok .and. a >= avlo .and. a <= avhi .and. b >= avlo .and. b <= avhi
+        ok = ok .and. accepted(a, b)
       end do
       if (.not. ok) then
         refmask(ci(c), cj(c)) = 1

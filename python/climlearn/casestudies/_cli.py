@@ -26,15 +26,37 @@ def add_demo_parser(subparsers: argparse._SubParsersAction, command: str, help: 
     return d
 
 
-def run_json_demo(command: str, run_demo: Callable[..., dict[str, Any]],
-                  args: argparse.Namespace) -> int:
-    """Run ``run_demo(out, quick=, seed=)``, print its metrics as JSON and the files it
-    wrote; a ValueError or OSError is printed with the command name (exit status 2)."""
+def call_demo(command: str, run_demo: Callable[..., dict[str, Any]],
+              args: argparse.Namespace) -> dict[str, Any] | None:
+    """``run_demo(out, quick=, seed=)``; a ValueError or OSError is printed with the
+    command name and gives None."""
     try:
-        metrics = run_demo(args.out, quick=args.quick, seed=args.seed)
+        return run_demo(args.out, quick=args.quick, seed=args.seed)
     except (ValueError, OSError) as exc:
         print(f"climlearn {command} demo: {exc}", file=sys.stderr)
+        return None
+
+
+def run_json_demo(command: str, run_demo: Callable[..., dict[str, Any]],
+                  args: argparse.Namespace) -> int:
+    """Run the demo (:func:`call_demo`; exit status 2 on its errors), print its metrics as
+    JSON and the files it wrote."""
+    metrics = call_demo(command, run_demo, args)
+    if metrics is None:
         return 2
     print(json.dumps({k: v for k, v in metrics.items() if k != "figures"}, indent=2))
     print(f"wrote {args.out}/metrics.json and {', '.join(metrics['figures'])}")
+    return 0
+
+
+def run_table_demo(command: str, run_demo: Callable[..., dict[str, Any]],
+                   format_table: Callable[[dict[str, Any]], str],
+                   args: argparse.Namespace) -> int:
+    """Run the demo (:func:`call_demo`; exit status 2 on its errors), print
+    ``format_table(metrics)`` and the training time."""
+    metrics = call_demo(command, run_demo, args)
+    if metrics is None:
+        return 2
+    print(format_table(metrics))
+    print(f"training {metrics['seconds']['train']:.0f} s; outputs in {args.out}")
     return 0

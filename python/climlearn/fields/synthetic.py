@@ -233,15 +233,8 @@ def _trajectory_feet(fn: VelocityFn, ny: int, nx: int, ntime: int,
     y, x = np.meshgrid(np.arange(ny, dtype=float), np.arange(nx, dtype=float),
                        indexing="ij")
     feet = [(y.copy(), x.copy())]
-    h = -1.0 / substeps
     for _ in range(1, ntime):
-        for _ in range(substeps):
-            u1, v1 = fn(y, x)
-            u2, v2 = fn(y + 0.5 * h * v1, x + 0.5 * h * u1)
-            u3, v3 = fn(y + 0.5 * h * v2, x + 0.5 * h * u2)
-            u4, v4 = fn(y + h * v3, x + h * u3)
-            x = x + h * (u1 + 2 * u2 + 2 * u3 + u4) / 6.0
-            y = y + h * (v1 + 2 * v2 + 2 * v3 + v4) / 6.0
+        y, x = _step_points(fn, y, x, substeps, dt=-1.0)
         feet.append((y.copy(), x.copy()))
     return feet
 
@@ -433,9 +426,11 @@ def rain_cells(ntime: int = 18, ny: int = 64, nx: int = 64, n_cells: int = 10,
     return ds
 
 
-def _step_points(fn: VelocityFn, y: np.ndarray, x: np.ndarray,
-                 substeps: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    h = 1.0 / substeps
+def _step_points(fn: VelocityFn, y: np.ndarray, x: np.ndarray, substeps: int = 8,
+                 dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Points (y, x) moved by the flow ``fn`` over ``dt`` steps (negative: backwards),
+    RK4 in ``substeps`` sub-steps."""
+    h = dt / substeps
     for _ in range(substeps):
         u1, v1 = fn(y, x)
         u2, v2 = fn(y + 0.5 * h * v1, x + 0.5 * h * u1)

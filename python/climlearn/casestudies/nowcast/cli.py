@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from .._cli import add_demo_parser
+from .._cli import add_demo_parser, run_table_demo
 
 COMMAND = "nowcast"
 
@@ -16,14 +15,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import format_table, run_demo
 
     torch.set_num_threads(args.threads)
-    try:
-        metrics = run_demo(args.out, quick=args.quick, seed=args.seed)
-    except (ValueError, OSError) as exc:
-        print(f"climlearn nowcast demo: {exc}", file=sys.stderr)
-        return 2
-    print(format_table(metrics))
-    print(f"training {metrics['seconds']['train']:.0f} s; outputs in {args.out}")
-    return 0
+    return run_table_demo(COMMAND, run_demo, format_table, args)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -26,6 +26,20 @@ __all__ = ["FAULT_TYPES", "make_network", "inject_faults"]
 FAULT_TYPES = {0: "none", 1: "spike", 2: "stuck", 3: "drift", 4: "out_of_range"}
 
 
+def truth_variables(dims: tuple[str, str], clean: np.ndarray, kind: np.ndarray,
+                    size: np.ndarray) -> dict[str, tuple]:
+    """The known truth of a synthetic QC data set, as Dataset variables on ``dims``:
+    ``true_temperature`` (degC), ``fault_type`` (:data:`FAULT_TYPES`) and ``fault_size``
+    (|faulty - clean| in noise standard deviations)."""
+    return {"true_temperature": (dims, clean, {"units": "degC",
+                                              "long_name": "measurement without faults"}),
+            "fault_type": (dims, kind, {"long_name": "injected fault type",
+                                        "flag_values": list(FAULT_TYPES),
+                                        "flag_meanings": " ".join(FAULT_TYPES.values())}),
+            "fault_size": (dims, size, {"units": "1", "long_name":
+                                        "|faulty - clean| in noise standard deviations"})}
+
+
 def _clean_network(n_stations: int, n_hours: int, rng: np.random.Generator
                    ) -> tuple[np.ndarray, np.ndarray]:
     t = np.arange(n_hours)
@@ -130,12 +144,6 @@ def make_network(n_stations: int = 8, n_days: int = 90, *, faults: bool = True,
               "time": ("time", np.arange(24 * n_days), {"units": "hours since start"})}
     return xr.Dataset(
         {"temperature": (dims, x, {"units": "degC", "long_name": "measured air temperature"}),
-         "true_temperature": (dims, measured, {"units": "degC",
-                                               "long_name": "measurement without faults"}),
-         "fault_type": (dims, kind, {"long_name": "injected fault type",
-                                     "flag_values": list(FAULT_TYPES),
-                                     "flag_meanings": " ".join(FAULT_TYPES.values())}),
-         "fault_size": (dims, size, {"units": "1", "long_name":
-                                     "|faulty - clean| in noise standard deviations"}),
+         **truth_variables(dims, measured, kind, size),
          "noise_std": ("station", noise, {"units": "K", "long_name": "sensor noise std"})},
         coords=coords, attrs={"title": "synthetic station network (climlearn)", "seed": seed})

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .data import FAULT_TYPES
+from .data import truth_variables
 
 __all__ = ["PROFILE_DEPTHS", "make_profiles", "inject_profile_faults"]
 
@@ -148,13 +148,7 @@ def make_profiles(n_profiles: int = 1500, depth: np.ndarray | None = None, *,
     return xr.Dataset(
         {"temperature": (dims, x, {"units": "degC",
                                    "long_name": "measured sea water temperature"}),
-         "true_temperature": (dims, measured, {"units": "degC",
-                                               "long_name": "measurement without faults"}),
-         "fault_type": (dims, kind, {"long_name": "injected fault type",
-                                     "flag_values": list(FAULT_TYPES),
-                                     "flag_meanings": " ".join(FAULT_TYPES.values())}),
-         "fault_size": (dims, size, {"units": "1", "long_name":
-                                     "|faulty - clean| in noise standard deviations"}),
+         **truth_variables(dims, measured, kind, size),
          "noise_std": ("profile", noise, {"units": "K", "long_name": "sensor noise std"})},
         coords=coords, attrs={"title": "synthetic ocean temperature profiles (climlearn)",
                               "seed": seed})
