@@ -127,6 +127,32 @@ def test_cae_sigma_calibration_and_augmentation():
                                   calib.values[~hidden & np.isfinite(calib.values)])
 
 
+def test_cae_holdout_calibration_never_trains_on_held_pixels():
+    """``calibration="holdout"``: the held-out pixels never enter training (the network
+    equals one trained without calibration on the stack with those pixels set missing),
+    and the factor puts 68.27 % of their errors within one sigma when the same stack
+    is filled through the public ``cae_fill`` with them hidden."""
+    from climlearn.casestudies.gapfill.cae import _extra_clouds
+
+    stack = cloudy_sst(8, 16, 16, cover=0.4, seed=3).obs
+    kw = dict(epochs=1, batch_size=4, window=1, base=4, depth=1, seed=2)
+    net = train_cae([stack], calibration="holdout", calibration_cover=(0.1, 0.2), **kw)
+    held = _extra_clouds(8, 16, 16, (0.1, 0.2), 2 + 13)  # the clouds train_cae drew
+    hidden = held & np.isfinite(stack.values)
+    assert hidden.sum() > 50
+    plain = train_cae([stack.where(~held)], calibration=None, **kw)
+    assert plain.mean == pytest.approx(net.mean) and plain.std == pytest.approx(net.std)
+    for a, b in zip(net.model.state_dict().values(), plain.model.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    assert plain.sigma_scale == 1.0 and net.sigma_scale != 1.0
+    out = cae_fill(net, stack.where(~held))
+    err = np.abs(out["filled"].values - stack.values)[hidden]
+    coverage = np.mean(err <= out["sigma"].values[hidden])
+    assert coverage == pytest.approx(0.6827, abs=2.0 / hidden.sum() + 1e-3)
+    with pytest.raises(ValueError, match="'holdout', a cloudy stack or None.*'hold'"):
+        train_cae([stack], calibration="hold", **kw)
+
+
 def test_cae_inputs_match_brute_force():
     from climlearn.casestudies.gapfill.cae import cae_inputs
 

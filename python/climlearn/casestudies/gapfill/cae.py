@@ -6,8 +6,9 @@ in time, the time mean of the stack and the nearest observations in time; it ret
 value and a log variance per pixel. Training is self-supervised: extra (realistic,
 persistent) clouds hide observed pixels, and the loss is the Gaussian negative
 log-likelihood of the hidden values. No truth is needed. The predicted standard
-deviation can be calibrated on a held-out cloudy stack (one factor), and predictions
-are averaged over the 8 rotations/reflections of the input.
+deviation can be calibrated (one factor) on observed pixels held out of training or on
+a held-out cloudy stack, and predictions are averaged over the 8 rotations/reflections
+of the input.
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ def _hidden_errors(model: GapFillCAE, z: np.ndarray, seen: np.ndarray, window: i
 def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
               batch_size: int = 16, lr: float = 2e-3, window: int = 1, base: int = 16,
               depth: int = 2, extra_cover: tuple[float, float] = (0.1, 0.5),
-              calibration: xr.DataArray | None = None,
+              calibration: xr.DataArray | str | None = None,
               calibration_cover: tuple[float, float] = (0.05, 0.2), augment: bool = True,
               seed: int = 0, progress: bool | None = None) -> CAEResult:
     """Train a :class:`GapFillCAE` on gappy stacks (self-supervised, no truth needed).
@@ -195,13 +196,23 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
     extra_cover
         Range of the cover fraction of the extra clouds.
     calibration
-        A held-out cloudy stack (no truth needed) on which the predicted standard
-        deviation is calibrated after training: observed pixels are hidden the same way,
-        and ``sigma_scale`` is the factor that puts 68.27 % of their errors within one
-        sigma. ``None``: no calibration (factor 1).
+        How the predicted standard deviation is calibrated after training: one factor
+        ``sigma_scale`` that puts 68.27 % of the errors on hidden observed pixels
+        within one sigma (no truth needed).
+
+        * ``"holdout"``: before training, light persistent extra clouds (cover
+          ``calibration_cover``) hold out observed pixels of every training stack;
+          they are never inputs nor targets during training, and the factor is
+          fitted on them afterwards. They are then unseen pixels of stacks the network
+          was trained on, like the real gaps of a stack filled after training on it
+          (DINCAE's usage, and the demo's); the choice for that usage.
+        * a cloudy ``(time, y, x)`` stack held out of training: its observed pixels
+          are hidden the same way after training; the choice when the network will
+          fill stacks it was not trained on.
+        * ``None``: no calibration (factor 1).
     calibration_cover
-        Cover range of the extra clouds on the calibration stack (small, so that the
-        hidden pixels resemble the real gaps rather than the larger training gaps).
+        Cover range of the extra clouds hiding the calibration pixels (small, so that
+        the hidden pixels resemble the real gaps rather than the larger training gaps).
     augment
         Average predictions over the 8 rotations/reflections (also used by
         :func:`cae_fill`).
@@ -220,13 +231,23 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
         if s.shape[1:] != shape:
             raise ValueError(f"training stacks must share one grid: stack 0 is {shape}, "
                              f"stack {i} is {s.shape[1:]}")
-    if calibration is not None:
+    holdout = isinstance(calibration, str)
+    if holdout and calibration != "holdout":
+        raise ValueError(f"calibration must be 'holdout', a cloudy stack or None, "
+                         f"got {calibration!r}")
+    if calibration is not None and not holdout:
         calibration = check_stack(calibration, "calibration stack")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    allv = np.concatenate([np.asarray(s.values, float).ravel() for s in stacks])
+    # pixels held out for the calibration: never inputs, targets or in the statistics
+    held = [_extra_clouds(st.shape[0], *shape, calibration_cover, seed + 13 + i)
+            if holdout else np.zeros(st.shape, bool) for i, st in enumerate(stacks)]
+    allv = np.concatenate([np.where(h, np.nan, np.asarray(st.values, float)).ravel()
+                           for st, h in zip(stacks, held)])
     mean, std = float(np.nanmean(allv)), float(np.nanstd(allv)) or 1.0
-    data = [_standardise(st, mean, std) for st in stacks]
+    full = [_standardise(st, mean, std) for st in stacks]
+    held = [h & seen for h, (_, seen) in zip(held, full)]
+    data = [(z, seen & ~h) for (z, seen), h in zip(full, held)]
     n = sum(z.shape[0] for z, _ in data)
     bank = _extra_clouds(4 * max(z.shape[0] for z, _ in data), *shape, extra_cover, seed)
 
@@ -276,14 +297,20 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
     seconds = _time.perf_counter() - t0
     model.eval()
     result = CAEResult(model, mean, std, history, seconds, 1.0, augment)
-    if calibration is not None:
+    if holdout:
+        pairs = [_hidden_errors(model, z, seen, window, h, augment)
+                 for (z, seen), h in zip(full, held)]
+        err, sig = (np.concatenate(a) for a in zip(*pairs))
+    elif calibration is not None:
         z, seen = _standardise(calibration, mean, std)
         extra = _extra_clouds(z.shape[0], *z.shape[1:], calibration_cover, seed + 7)
         err, sig = _hidden_errors(model, z, seen, window, extra, augment)
+    if calibration is not None:
         if err.size:
             result.sigma_scale = float(np.quantile(np.abs(err) / sig, 0.6827))
-        log.info("CAE sigma calibrated on %d hidden pixels of the calibration stack: "
-                 "factor %.3f", err.size, result.sigma_scale)
+        log.info("CAE sigma calibrated on %d hidden pixels (%s): factor %.3f", err.size,
+                 "held out of the training stacks" if holdout else "calibration stack",
+                 result.sigma_scale)
     log.info("trained gap-filling CAE: %d maps, %d epochs, final NLL %.4f, %.1f s", n,
              epochs, history[-1], seconds)
     return result
