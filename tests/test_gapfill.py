@@ -112,7 +112,7 @@ def test_cae_sigma_calibration_and_augmentation():
     net = train_cae([train], epochs=1, batch_size=4, window=1, base=4, depth=1,
                     calibration=calib, seed=2)
     assert net.sigma_scale > 0 and net.sigma_scale != 1.0
-    extra = _extra_clouds(8, 16, 16, (0.05, 0.2), 2 + 7)  # the clouds train_cae drew
+    extra = _extra_clouds(8, 16, 16, (0.02, 0.1), 2 + 7)  # the clouds train_cae drew
     hidden = np.isfinite(calib.values) & extra
     out = cae_fill(net, calib.where(~extra))
     err = np.abs(out["filled"].values - calib.values)[hidden]

@@ -171,7 +171,7 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
               batch_size: int = 16, lr: float = 2e-3, window: int = 1, base: int = 16,
               depth: int = 2, extra_cover: tuple[float, float] = (0.1, 0.5),
               calibration: xr.DataArray | str | None = None,
-              calibration_cover: tuple[float, float] = (0.05, 0.2), augment: bool = True,
+              calibration_cover: tuple[float, float] = (0.02, 0.1), augment: bool = True,
               seed: int = 0, progress: bool | None = None) -> CAEResult:
     """Train a :class:`GapFillCAE` on gappy stacks (self-supervised, no truth needed).
 
