@@ -16,6 +16,7 @@ from climlearn.casestudies.eddies import (
     train_eddynet,
 )
 from climlearn.casestudies.eddies.data import large_scale_field
+from climlearn.casestudies.eddies.regions import smooth
 from climlearn.casestudies.eddies.unet import SSHFeatures, _prepare
 from climlearn.export import load
 from climlearn.fields.synthetic import to_dataarray
@@ -43,6 +44,23 @@ def test_geometric_detector_finds_planted_eddies():
         assert 0.8 * a <= e.amplitude <= 1.1 * a, (e.amplitude, a)
         assert mask.values[0, int(y), int(x)] == (1 if s > 0 else 2)
     assert mask.values[0, 0, 0] == 0
+
+
+def test_geometric_highpass_finds_eddies_on_a_steep_large_scale_slope():
+    # 0.5 m large-scale wave: its slope (0.05 m/px at the eddies) leaves no closed
+    # contour around any eddy; removing the large scale first recovers all three
+    ssh = _planted()
+    ssh = ssh + 0.5 * np.cos(2 * np.pi * ssh.x / 60.0)
+    assert len(detect_geometric(ssh)[1]) == 0
+    _, eddies = detect_geometric(ssh, highpass=4.0)
+    assert len(eddies) == len(PLANTED)
+    for y, x, _, _, s in PLANTED:
+        d = np.hypot(eddies.y - y, eddies.x - x)
+        assert d.min() <= 1.5 and eddies.sign[d.idxmin()] == s
+    with pytest.raises(ValueError, match="highpass"):
+        detect_geometric(ssh, highpass=0.0)
+    # smoothing wider than the map keeps its shape and a constant map constant
+    np.testing.assert_allclose(smooth(np.full((10, 12), 2.0), 8.0), 2.0)
 
 
 def test_geometric_detector_handles_nan_land():

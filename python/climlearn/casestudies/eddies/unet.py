@@ -76,25 +76,28 @@ class SSHFeatures(nn.Module):
     vorticity), the signed square root of the Okubo-Weiss parameter
     ``W = s_n**2 + s_s**2 - omega**2 = 4 (s_xy**2 - s_xx s_yy)`` of the geostrophic flow
     (negative inside eddy cores: for an isolated Gaussian eddy, ``W < 0`` exactly within
-    its radius of maximum speed) and the high-pass SSH ``s - G(s)``, with ``G`` a
-    Gaussian smoothing of ``large`` pixels (the large-scale background removed, as
-    altimetry eddy detectors do before looking for eddies). Derivatives are centred
-    differences; each derivative channel is multiplied by a power of ``length`` (pixels,
-    a typical eddy radius) so that all channels are of order one. All channels are
+    its radius of maximum speed) and, unless ``large`` is None, the high-pass SSH
+    ``s - G(s)``, with ``G`` a Gaussian smoothing of ``large`` pixels (the large-scale
+    background removed, as altimetry eddy detectors do before looking for eddies).
+    Derivatives are centred differences; each derivative channel is multiplied by a
+    power of ``length`` (pixels, a typical eddy radius) so that all channels are of
+    order one. All channels are
     invariant under flips and quarter turns of the map.
     """
 
-    n_out = 6
-
-    def __init__(self, sigma: float = 1.0, length: float = 5.0, large: float = 8.0) -> None:
+    def __init__(self, sigma: float = 1.0, length: float = 5.0,
+                 large: float | None = 8.0) -> None:
         super().__init__()
+        if large is not None and not large > 0:
+            raise ValueError(f"large must be > 0 pixels or None, got {large}")
         self.register_buffer("kernel", _gaussian_kernel(sigma))
-        self.register_buffer("kernel_large", _gaussian_kernel(large))
+        self.register_buffer("kernel_large", _gaussian_kernel(large or 1.0))
+        self.highpass = large is not None
         self.length = float(length)
+        self.n_out = 6 if self.highpass else 5
 
     def forward(self, x: Tensor) -> Tensor:
         s = _smooth(x, self.kernel)
-        high = s - _smooth(s, self.kernel_large)
         p = F.pad(s, (1, 1, 1, 1), mode="replicate")
         c = p[:, :, 1:-1, 1:-1]
         sx = 0.5 * (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2])
@@ -108,7 +111,10 @@ class SSHFeatures(nn.Module):
         speed = torch.sqrt(sx * sx + sy * sy + 1e-12) * length
         lap = (sxx + syy) * length * length
         sow = torch.sign(ow) * torch.sqrt(ow.abs() + 1e-12) * length * length
-        return torch.cat([x, s, speed, lap, sow, high], dim=1)
+        if self.highpass:
+            return torch.cat([x, s, speed, lap, sow, s - _smooth(s, self.kernel_large)],
+                             dim=1)
+        return torch.cat([x, s, speed, lap, sow], dim=1)
 
 
 class EddyNet(nn.Module):
@@ -116,10 +122,10 @@ class EddyNet(nn.Module):
     ``(batch, 1, y, x)`` -> class logits ``(batch, 3, y, x)``."""
 
     def __init__(self, base: int = 16, depth: int = 2, features: bool = True,
-                 large: float = 8.0) -> None:
+                 large: float | None = 8.0) -> None:
         super().__init__()
         self.features = SSHFeatures(large=large) if features else nn.Identity()
-        n_in = SSHFeatures.n_out if features else 1
+        n_in = self.features.n_out if features else 1
         self.unet = UNet(n_in, N_CLASSES, width=base, depth=depth, norm=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -145,7 +151,7 @@ def _prepare(vals: np.ndarray, scale: float) -> np.ndarray:
 def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
                   batch_size: int = 16, lr: float = 3e-3, base: int = 16, depth: int = 2,
                   crop: int | None = 32, ce_weight: float = 1.0, features: bool = True,
-                  large: float = 8.0, seed: int = 0,
+                  large: float | None = 8.0, seed: int = 0,
                   progress: bool | None = None) -> EddyNetResult:
     """Train EddyNet on SSH maps and their true classes with a Dice + cross-entropy loss.
 
@@ -171,7 +177,8 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
         Add the fixed :class:`SSHFeatures` channels (smoothed SSH, speed, vorticity,
         Okubo-Weiss, high-pass SSH) to the SSH input.
     large
-        Width (pixels) of the Gaussian smoothing removed for the high-pass channel.
+        Width (pixels) of the Gaussian smoothing removed for the high-pass channel
+        (``None``: no high-pass channel).
     seed
         Seed of torch, of the batch order and of the crops.
     progress
