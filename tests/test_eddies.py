@@ -208,14 +208,14 @@ def test_features_and_symmetric_detection_are_equivariant():
     # the fixed channels are scalars: those of a turned or flipped map are the turned or
     # flipped channels; detection averaged over the 8 symmetries commutes with them
     maps, _ = eddy_maps(n=6, ny=32, nx=32, n_eddies=(1, 3), radius=(2.0, 4.0), seed=2)
-    x = torch.from_numpy(_prepare(maps.ssh.values, 0.1))
+    x = torch.from_numpy(_prepare(maps.ssh.values, 0.1)).double()
     feats = SSHFeatures()
     with torch.no_grad():
         ref = feats(x)
         torch.testing.assert_close(feats(torch.rot90(x, 1, (2, 3))),
-                                   torch.rot90(ref, 1, (2, 3)), rtol=1e-5, atol=1e-5)
+                                   torch.rot90(ref, 1, (2, 3)), rtol=1e-9, atol=1e-9)
         torch.testing.assert_close(feats(torch.flip(x, (2,))), torch.flip(ref, (2,)),
-                                   rtol=1e-5, atol=1e-5)
+                                   rtol=1e-9, atol=1e-9)
     net = train_eddynet(maps.ssh, maps.classes, epochs=1, batch_size=6, base=4, depth=1)
     turned = maps.ssh.copy(data=np.rot90(maps.ssh.values, 1, axes=(1, 2)).copy())
     m, _ = detect_eddynet(net, maps.ssh)

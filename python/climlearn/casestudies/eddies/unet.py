@@ -60,44 +60,32 @@ def _gaussian_kernel(sigma: float) -> Tensor:
     return k / k.sum()
 
 
-def _smooth(x: Tensor, kernel: Tensor) -> Tensor:
-    """Separable Gaussian smoothing of ``(batch, 1, y, x)`` maps, replicated edges."""
-    r = kernel.shape[0] // 2
-    k = kernel.to(x.dtype)
-    s = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(s, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
-
-
 class SSHFeatures(nn.Module):
     """Fixed (not trained) input channels computed from a normalised SSH map.
 
     From ``x (batch, 1, y, x)``: ``x`` itself, its Gaussian smoothing ``s`` (``sigma``
     pixels), the gradient magnitude of ``s`` (geostrophic speed), its Laplacian (relative
-    vorticity), the signed square root of the Okubo-Weiss parameter
+    vorticity) and the signed square root of the Okubo-Weiss parameter
     ``W = s_n**2 + s_s**2 - omega**2 = 4 (s_xy**2 - s_xx s_yy)`` of the geostrophic flow
     (negative inside eddy cores: for an isolated Gaussian eddy, ``W < 0`` exactly within
-    its radius of maximum speed) and, unless ``large`` is None, the high-pass SSH
-    ``s - G(s)``, with ``G`` a Gaussian smoothing of ``large`` pixels (the large-scale
-    background removed, as altimetry eddy detectors do before looking for eddies).
-    Derivatives are centred differences; each derivative channel is multiplied by a
-    power of ``length`` (pixels, a typical eddy radius) so that all channels are of
-    order one. All channels are
-    invariant under flips and quarter turns of the map.
+    its radius of maximum speed). Derivatives are centred differences; each derived
+    channel is multiplied by a power of ``length`` (pixels, a typical eddy radius) so
+    that all channels are of order one. All channels are invariant under flips and
+    quarter turns of the map.
     """
 
-    def __init__(self, sigma: float = 1.0, length: float = 5.0,
-                 large: float | None = 8.0) -> None:
+    n_out = 5
+
+    def __init__(self, sigma: float = 1.0, length: float = 5.0) -> None:
         super().__init__()
-        if large is not None and not large > 0:
-            raise ValueError(f"large must be > 0 pixels or None, got {large}")
         self.register_buffer("kernel", _gaussian_kernel(sigma))
-        self.register_buffer("kernel_large", _gaussian_kernel(large or 1.0))
-        self.highpass = large is not None
         self.length = float(length)
-        self.n_out = 6 if self.highpass else 5
 
     def forward(self, x: Tensor) -> Tensor:
-        s = _smooth(x, self.kernel)
+        r = self.kernel.shape[0] // 2
+        k = self.kernel.to(x.dtype)
+        s = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+        s = F.conv2d(F.pad(s, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1))
         p = F.pad(s, (1, 1, 1, 1), mode="replicate")
         c = p[:, :, 1:-1, 1:-1]
         sx = 0.5 * (p[:, :, 1:-1, 2:] - p[:, :, 1:-1, :-2])
@@ -111,9 +99,6 @@ class SSHFeatures(nn.Module):
         speed = torch.sqrt(sx * sx + sy * sy + 1e-12) * length
         lap = (sxx + syy) * length * length
         sow = torch.sign(ow) * torch.sqrt(ow.abs() + 1e-12) * length * length
-        if self.highpass:
-            return torch.cat([x, s, speed, lap, sow, s - _smooth(s, self.kernel_large)],
-                             dim=1)
         return torch.cat([x, s, speed, lap, sow], dim=1)
 
 
@@ -121,11 +106,10 @@ class EddyNet(nn.Module):
     """:class:`SSHFeatures` followed by a U-Net with batch normalisation: normalised SSH
     ``(batch, 1, y, x)`` -> class logits ``(batch, 3, y, x)``."""
 
-    def __init__(self, base: int = 16, depth: int = 2, features: bool = True,
-                 large: float | None = 8.0) -> None:
+    def __init__(self, base: int = 16, depth: int = 2, features: bool = True) -> None:
         super().__init__()
-        self.features = SSHFeatures(large=large) if features else nn.Identity()
-        n_in = self.features.n_out if features else 1
+        self.features = SSHFeatures() if features else nn.Identity()
+        n_in = SSHFeatures.n_out if features else 1
         self.unet = UNet(n_in, N_CLASSES, width=base, depth=depth, norm=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -151,8 +135,7 @@ def _prepare(vals: np.ndarray, scale: float) -> np.ndarray:
 def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
                   batch_size: int = 16, lr: float = 3e-3, base: int = 16, depth: int = 2,
                   crop: int | None = 32, ce_weight: float = 1.0, features: bool = True,
-                  large: float | None = 8.0, seed: int = 0,
-                  progress: bool | None = None) -> EddyNetResult:
+                  seed: int = 0, progress: bool | None = None) -> EddyNetResult:
     """Train EddyNet on SSH maps and their true classes with a Dice + cross-entropy loss.
 
     Parameters
@@ -168,17 +151,13 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
     crop
         Train on random ``crop x crop`` windows of the maps (one window per map and
         epoch; cheaper per epoch, the network is fully convolutional), or ``None`` for
-        whole maps. The fixed channels are computed on the whole maps first, so a
-        window sees the same inputs as during detection on whole maps.
+        whole maps.
     ce_weight
         Weight of the pixel-wise cross-entropy added to the Dice loss (0: Dice only, as
         in EddyNet).
     features
         Add the fixed :class:`SSHFeatures` channels (smoothed SSH, speed, vorticity,
-        Okubo-Weiss, high-pass SSH) to the SSH input.
-    large
-        Width (pixels) of the Gaussian smoothing removed for the high-pass channel
-        (``None``: no high-pass channel).
+        Okubo-Weiss) to the SSH input.
     seed
         Seed of torch, of the batch order and of the crops.
     progress
@@ -208,9 +187,7 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
     y = torch.from_numpy(np.where(np.isfinite(vals), np.nan_to_num(cls, nan=-1),
                                   -1).astype(np.int64))
     n = x.shape[0]
-    model = EddyNet(base, depth, features, large)
-    with torch.no_grad():  # fixed channels of the whole maps, cropped below
-        feats = torch.cat([model.features(x[b:b + 64]) for b in range(0, n, 64)])
+    model = EddyNet(base, depth, features)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * math.ceil(n / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps,
@@ -225,13 +202,13 @@ def train_eddynet(ssh: xr.DataArray, classes: xr.DataArray, epochs: int = 15,
         for b in range(0, n, batch_size):
             idx = perm[b:b + batch_size]
             y0, x0 = int(rng.integers(ny - cy + 1)), int(rng.integers(nx - cx + 1))
-            xb = feats[idx, :, y0:y0 + cy, x0:x0 + cx]
+            xb = x[idx, :, y0:y0 + cy, x0:x0 + cx]
             yb = y[idx, y0:y0 + cy, x0:x0 + cx]
             k = int(rng.integers(4))
             xb, yb = torch.rot90(xb, k, (2, 3)), torch.rot90(yb, k, (1, 2))
             if rng.random() < 0.5:
                 xb, yb = torch.flip(xb, (3,)), torch.flip(yb, (2,))
-            logits = model.unet(xb)
+            logits = model(xb)
             loss = dice_loss(torch.softmax(logits, dim=1), yb)
             if ce_weight and bool((yb >= 0).any()):
                 loss = loss + ce_weight * F.cross_entropy(logits, yb, ignore_index=-1)
