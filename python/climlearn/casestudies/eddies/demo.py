@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["run_demo", "match_eddies", "score"]
 
-FULL = {"n_train": 480, "n_test": 50, "size": 64, "epochs": 20}
+FULL = {"n_train": 480, "n_test": 50, "size": 64, "epochs": 30}
 QUICK = {"n_train": 48, "n_test": 4, "size": 32, "epochs": 4}
 HIGHPASS = 4.0  # pixels: large scale removed before the second geometric detection
 
