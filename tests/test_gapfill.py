@@ -142,7 +142,8 @@ def test_cae_holdout_calibration_never_trains_on_held_pixels():
     assert hidden.sum() > 50
     plain = train_cae([stack.where(~held)], calibration=None, **kw)
     assert plain.mean == pytest.approx(net.mean) and plain.std == pytest.approx(net.std)
-    for a, b in zip(net.model.state_dict().values(), plain.model.state_dict().values()):
+    for a, b in zip(net.model.state_dict().values(), plain.model.state_dict().values(),
+                    strict=True):
         torch.testing.assert_close(a, b)
     assert plain.sigma_scale == 1.0 and net.sigma_scale != 1.0
     out = cae_fill(net, stack.where(~held))

@@ -243,11 +243,11 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
     held = [_extra_clouds(st.shape[0], *shape, calibration_cover, seed + 13 + i)
             if holdout else np.zeros(st.shape, bool) for i, st in enumerate(stacks)]
     allv = np.concatenate([np.where(h, np.nan, np.asarray(st.values, float)).ravel()
-                           for st, h in zip(stacks, held)])
+                           for st, h in zip(stacks, held, strict=True)])
     mean, std = float(np.nanmean(allv)), float(np.nanstd(allv)) or 1.0
     full = [_standardise(st, mean, std) for st in stacks]
-    held = [h & seen for h, (_, seen) in zip(held, full)]
-    data = [(z, seen & ~h) for (z, seen), h in zip(full, held)]
+    held = [h & seen for h, (_, seen) in zip(held, full, strict=True)]
+    data = [(z, seen & ~h) for (z, seen), h in zip(full, held, strict=True)]
     n = sum(z.shape[0] for z, _ in data)
     bank = _extra_clouds(4 * max(z.shape[0] for z, _ in data), *shape, extra_cover, seed)
 
@@ -299,8 +299,8 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
     result = CAEResult(model, mean, std, history, seconds, 1.0, augment)
     if holdout:
         pairs = [_hidden_errors(model, z, seen, window, h, augment)
-                 for (z, seen), h in zip(full, held)]
-        err, sig = (np.concatenate(a) for a in zip(*pairs))
+                 for (z, seen), h in zip(full, held, strict=True)]
+        err, sig = (np.concatenate(a) for a in zip(*pairs, strict=True))
     elif calibration is not None:
         z, seen = _standardise(calibration, mean, std)
         extra = _extra_clouds(z.shape[0], *z.shape[1:], calibration_cover, seed + 7)
