@@ -14,7 +14,13 @@ from climlearn.casestudies.qc import (
     repeat_test,
     som_profile_qc,
 )
-from climlearn.casestudies.qc.segment_scan import run_scores, segment_runs, unit_models
+from climlearn.casestudies.qc.segment_scan import (
+    bottom_hypotheses,
+    mixture_scores,
+    run_scores,
+    segment_runs,
+    unit_models,
+)
 from climlearn.casestudies.som import SOM
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -222,3 +228,50 @@ def test_unit_models_recover_covariance():
     np.testing.assert_allclose(w[-2:], [4.0, 9.0], rtol=0.2)
     np.testing.assert_allclose(w[:4], w[0], rtol=1e-8)   # isotropic remainder
     np.testing.assert_allclose(w[0], 0.1, rtol=0.3)
+
+
+def test_mixture_scores_match_brute_force():
+    """Mixture test = sqrt(2 [max over units and amplitudes of the log-likelihood of the
+    corrected profile - max over units of that of the profile]), against the Gaussian
+    log-density of the observed levels only (Cholesky) and the amplitude on a fine grid."""
+
+    def logpdf(x, mu, cov):                 # rows of x
+        L = np.linalg.cholesky(cov)
+        r = np.linalg.solve(L, (x - mu).T)
+        return -0.5 * (r ** 2).sum(0) - np.log(np.diag(L)).sum() - 0.5 * len(mu) * \
+            np.log(2 * np.pi)
+
+    rng = np.random.default_rng(2)
+    m, U = 6, 3
+    covs = []
+    for _ in range(U):
+        A = rng.normal(size=(m, m))
+        covs.append(A @ A.T / m + 0.2 * np.eye(m))
+    covs = np.array(covs)
+    means = rng.normal(size=(U, m))
+    Y = means[[0, 1, 2, 0]] + rng.normal(size=(4, m))
+    Y[3, 3:] += 10.0                                    # an offset to the bottom
+    flagged = np.zeros((4, m), dtype=bool)
+    flagged[1, 2] = True                                # marginalised out of profile 1
+    shapes, runs = bottom_hypotheses(m)
+    assert runs[0] == (1, m) and runs[-1] == (m - 2, m)
+    np.testing.assert_array_equal(shapes[:, 0], [0, 1, 1, 1, 1, 1])
+    np.testing.assert_allclose(shapes[:, 1], [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    z = mixture_scores(means, means, covs, Y, flagged, shapes)
+    amps = np.linspace(-20, 20, 40001)
+    for n in range(4):
+        o = np.flatnonzero(~flagged[n])
+
+        def loglik(x, o=o):
+            return max(logpdf(x[o][None], means[u][o], covs[u][np.ix_(o, o)])[0]
+                       for u in range(U))
+        l0 = loglik(Y[n])
+        for j in range(shapes.shape[1]):
+            h = shapes[:, j]
+            # the amplitude: best on a grid (the likelihood is concave in it per unit)
+            l1 = max(logpdf(Y[n][o][None] - amps[:, None] * h[o][None], means[u][o],
+                            covs[u][np.ix_(o, o)]).max() for u in range(U))
+            np.testing.assert_allclose(z[n, j], np.sqrt(max(2 * (l1 - l0), 0)), atol=2e-3)
+    # the offset profile: the constant offset from level 3 scores highest
+    assert runs[int(np.argmax(z[3]))] == (3, m) and int(np.argmax(z[3])) % 2 == 0
+    assert z[3].max() > 3 * np.delete(z, 3, axis=0).max()

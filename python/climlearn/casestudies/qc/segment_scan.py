@@ -25,13 +25,26 @@ each, ``threshold_shape``). Among the runs that are significant (score above
 the largest ``q - penalty * L`` is flagged (the penalty keeps clean neighbours of a
 fault out of its run); the scan repeats on the remaining levels (``max_runs``), and the
 local models are rebuilt without the flagged profiles (``n_passes`` passes).
+
+Faults that reach the bottom. An offset or a ramp from some level down to the last level
+has no clean level below it, and it pulls the best-matching unit (found on all levels)
+towards a unit whose deep water matches the fault, so the model of that unit explains
+much of it. The mixture test (``threshold_mixture``) treats the unit models as a
+mixture of Gaussians and lets ANY unit explain the profile once the fault is removed:
+for each hypothesis ``h`` (a constant offset or a linear ramp from level ``a`` to the
+bottom) the statistic is ``2 [max_{u, d} log N(x - d h; mu_u, C_u) - max_u log N(x;
+mu_u, C_u)]`` (the best multiple ``d`` is closed-form per unit), a generalised
+likelihood ratio with one fitted amplitude; its square root is compared with the
+threshold. The unit that explains the corrected profile may differ from the
+best-matching unit of the faulty one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["segment_runs", "unit_models", "run_scores", "segment_scan"]
+__all__ = ["segment_runs", "unit_models", "run_scores", "bottom_hypotheses",
+           "mixture_scores", "segment_scan"]
 
 
 def segment_runs(m: int, max_length: int, min_outside: int = 2) -> list[tuple[int, int]]:
@@ -145,11 +158,83 @@ def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
     return z, q, dof
 
 
+def bottom_hypotheses(m: int, min_length: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Shapes of faults that reach the last of ``m`` levels: for every start level ``a``
+    (1 .. m - min_length) a constant offset and a linear ramp growing from ``1 / L`` at
+    level ``a`` to 1 at the bottom (``L = m - a``), as the columns of an (m, k) array,
+    and the run ``(a, m)`` of each column."""
+    cols, runs = [], []
+    for a in range(1, m - min_length + 1):
+        L = m - a
+        for shape in (np.ones(L), np.arange(1, L + 1) / L):
+            h = np.zeros(m)
+            h[a:] = shape
+            cols.append(h)
+            runs.append((a, m))
+    return np.array(cols).T, runs
+
+
+def mixture_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
+                   Y: np.ndarray, flagged: np.ndarray, shapes: np.ndarray, *,
+                   n_units_masked: int = 30, chunk: int = 100) -> np.ndarray:
+    """Mixture test of fault shapes (see the module): for each profile and each column
+    ``h`` of ``shapes`` (m, k), the normal score ``sqrt(2 [max_{u,d} log N(x - d h;
+    mu_u, C_u) - max_u log N(x; mu_u, C_u)])`` over the unit models ``(means, covs)``.
+
+    Flagged and missing levels are marginalised out; for profiles that have some, only
+    the ``n_units_masked`` units nearest to the profile (masked distance to the
+    codebook) are considered, which keeps the per-profile matrix inversions cheap.
+
+    Returns
+    -------
+    array (n, k)
+    """
+    U, m = means.shape
+    n = Y.shape[0]
+    mask = flagged | np.isnan(Y)
+    out = np.zeros((n, shapes.shape[1]))
+    P0 = np.linalg.inv(covs)
+    ld0 = np.linalg.slogdet(covs)[1]
+    hPh0 = np.einsum("ih,uij,jh->uh", shapes, P0, shapes)
+    whole = np.flatnonzero(~mask.any(axis=1))
+    for s in range(0, whole.size, chunk):
+        rows = whole[s:s + chunk]
+        r = Y[rows][:, None, :] - means[None]                       # (b, U, m)
+        w = np.einsum("uij,buj->bui", P0, r)
+        ll = -0.5 * ((r * w).sum(-1) + ld0[None])
+        gain = 0.5 * (w @ shapes) ** 2 / hPh0[None]
+        out[rows] = 2.0 * ((ll[:, :, None] + gain).max(axis=1) - ll.max(axis=1)[:, None])
+    part = np.flatnonzero(mask.any(axis=1))
+    if part.size:
+        K = min(n_units_masked, U)
+        Yp = np.where(mask[part], np.nan, Y[part])
+        M = ~np.isnan(Yp)
+        X = np.where(M, Yp, 0.0)
+        d2 = -2.0 * X @ codebook.T + M.astype(np.float64) @ (codebook ** 2).T
+        near = np.argsort(d2, axis=1)[:, :K]                          # (p, K)
+        step = max(1, chunk // 4)
+        for s in range(0, part.size, step):
+            rows = part[s:s + step]
+            nu = near[s:s + step]
+            mk = mask[rows]
+            C = covs[nu] + np.eye(m)[None, None] * (1e6 * mk[:, None, None, :])
+            P = np.linalg.inv(C)
+            ld = np.linalg.slogdet(C)[1]
+            r = np.where(mk[:, None, :], 0.0, Y[rows][:, None, :] - means[nu])
+            w = np.einsum("buij,buj->bui", P, r)
+            ll = -0.5 * ((r * w).sum(-1) + ld)
+            hPh = np.einsum("ih,buij,jh->buh", shapes, P, shapes)
+            gain = 0.5 * (w @ shapes) ** 2 / hPh
+            out[rows] = 2.0 * ((ll[:, :, None] + gain).max(axis=1) - ll.max(axis=1)[:, None])
+    return np.sqrt(np.maximum(out, 0.0))
+
+
 def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray, *,
                  n_neighbours: int = 50, n_components: int = 5, max_length: int = 12,
-                 threshold_point: float = 3.0, threshold_run: float = 4.5,
+                 threshold_point: float = 3.35, threshold_run: float = 5.0,
                  penalty: float = 3.0, max_runs: int = 3, n_passes: int = 2,
-                 screen: float = 8.0, threshold_shape: float | None = 5.0
+                 screen: float = 8.0, threshold_shape: float | None = None,
+                 threshold_mixture: float | None = 4.5
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Flag runs of levels that the rest of the profile does not support.
 
@@ -182,6 +267,11 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
         A run of 2 or more levels is also significant when its offset-shaped or
         ramp-shaped part exceeds this normal score (see :func:`run_scores`; None: not
         used).
+    threshold_mixture : float or None
+        A fault from some level to the bottom (constant offset or linear ramp) is also
+        flagged when its mixture-test score (:func:`mixture_scores`) exceeds this
+        normal score and beats the best run of the other tests (its ``score ** 2 -
+        penalty`` against their ``q - penalty * L``); None: not used.
 
     Returns
     -------
@@ -199,6 +289,7 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
     exclude = model_exclude | gross
     flagged = gross
     score = np.full(n, np.nan)
+    shapes, shape_runs = bottom_hypotheses(m)
     for _ in range(n_passes):
         means, covs = unit_models(codebook, Y, exclude, n_neighbours=n_neighbours,
                                   n_components=n_components)
@@ -219,10 +310,20 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
                 score[idx] = z.max(axis=1)
             pick = np.where(sig, q - penalty * dof, -np.inf)
             best = np.argmax(pick, axis=1)
-            hit = np.isfinite(pick[np.arange(idx.size), best])
-            for p, j in zip(idx[hit], best[hit], strict=True):
-                a, b = runs[j]
-                flagged[p, a:b] = True
+            value = pick[np.arange(idx.size), best]
+            chosen = [runs[j] for j in best]
+            if threshold_mixture is not None:
+                zm = mixture_scores(codebook, means, covs, Y[idx], flagged[idx], shapes)
+                jm = np.argmax(zm, axis=1)
+                zbest = zm[np.arange(idx.size), jm]
+                wins = (zbest > threshold_mixture) & (zbest ** 2 - penalty > value)
+                for i in np.flatnonzero(wins):
+                    chosen[i] = shape_runs[jm[i]]
+                value = np.where(wins, np.inf, value)
+            hit = value > -np.inf
+            for i in np.flatnonzero(hit):
+                a, b = chosen[i]
+                flagged[idx[i], a:b] = True
             active[idx[~hit]] = False
         exclude = flagged | gross
     return flagged & ~np.isnan(Y), score
