@@ -64,10 +64,13 @@ def planted():
     da.values[17, 12] += 20 * noise[17]
     da.values[40, 12:] += 12 * noise[40]
     da.values[60, 5:10] = da.values[60, 4]
+    ramp = np.arange(1, 13) / 12 * 20 * noise[80]      # 1.7..20 sigma over 180-500 m
+    da.values[80, 14:] += ramp
     q, som = som_profile_qc(da, som_shape=(12, 12), seed=0)
     truth = np.zeros(da.shape, dtype=bool)
     truth[17, 12] = truth[60, 5:10] = True
     truth[40, 12:] = True
+    truth[80, 14:] = True
     return ds, da, q, som, truth
 
 
@@ -102,9 +105,20 @@ def test_segment_test_finds_offset_the_loo_test_misses(planted):
     assert f[60, 5:10].all()
     stuck = truth & (np.arange(800) == 60)[:, None]
     np.testing.assert_array_equal(q["flagged_repeat"].values, stuck)
-    others = np.setdiff1d(np.arange(800), [17, 40, 60])
+    others = np.setdiff1d(np.arange(800), [17, 40, 60, 80])
     assert f[others].mean() < 0.02
     assert q["segment_score"].values[40] > 4.5
+
+
+def test_bottom_ramp_flagged(planted):
+    """A linear ramp from 180 m to the bottom (1.7 to 20 sigma): its levels of 5 sigma
+    or more are flagged, the clean levels above it are not (a clear case: the old
+    default settings find it too; the mixture test itself is checked against brute
+    force in test_mixture_scores_match_brute_force)."""
+    ds, da, q, som, truth = planted
+    f = q["flagged"].values
+    assert f[80, 17:].all()                  # levels 17-25 are 6.7-20 sigma
+    assert not f[80, :12].any()
 
 
 def test_local_fit_reduces_residuals(clean):
