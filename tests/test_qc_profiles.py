@@ -16,6 +16,8 @@ from climlearn.casestudies.qc import (
 )
 from climlearn.casestudies.qc.segment_scan import (
     bottom_hypotheses,
+    inner_hypotheses,
+    mixture_run_gain,
     mixture_scores,
     run_scores,
     segment_runs,
@@ -286,6 +288,29 @@ def test_mixture_scores_match_brute_force():
             l1 = max(logpdf(Y[n][o][None] - amps[:, None] * h[o][None], means[u][o],
                             covs[u][np.ix_(o, o)]).max() for u in range(U))
             np.testing.assert_allclose(z[n, j], np.sqrt(max(2 * (l1 - l0), 0)), atol=2e-3)
+    # freeing a run: 2 [max_u (ll_u + q_u / 2) - max_u ll_u] with the textbook
+    # conditional distribution of the run given the other observed levels
+    runs_p = [(0, 2), (3, 5), (1, 4), (3, 6)]
+    gain = mixture_run_gain(means, means, covs, Y, flagged, runs_p)
+    for n, (a, b) in enumerate(runs_p):
+        keep = np.flatnonzero(~flagged[n])
+        s_ = [k for k in range(a, b) if k in keep]
+        o = [k for k in keep if k not in s_]
+        ll, half_q = [], []
+        for u in range(U):
+            C = covs[u]
+            ll.append(logpdf(Y[n][keep][None], means[u][keep], C[np.ix_(keep, keep)])[0])
+            cond = C[np.ix_(s_, s_)] - C[np.ix_(s_, o)] @ np.linalg.solve(
+                C[np.ix_(o, o)], C[np.ix_(o, s_)])
+            r = Y[n, s_] - means[u][s_] - C[np.ix_(s_, o)] @ np.linalg.solve(
+                C[np.ix_(o, o)], Y[n, o] - means[u][o])
+            half_q.append(0.5 * r @ np.linalg.solve(cond, r))
+        want = 2 * (max(np.add(ll, half_q)) - max(ll))
+        np.testing.assert_allclose(gain[n], want, rtol=1e-4, atol=1e-6)
+    inner, inner_runs = inner_hypotheses(m, min_length=2, max_length=3)
+    assert inner_runs == [(1, 3), (1, 3), (1, 4), (1, 4), (2, 4), (2, 4), (2, 5), (2, 5),
+                          (3, 5), (3, 5)]
+    np.testing.assert_allclose(inner[:, 3], [0, 1 / 3, 2 / 3, 1, 0, 0])
     # the offset profile: the constant offset from level 3 scores highest
     assert runs[int(np.argmax(z[3]))] == (3, m) and int(np.argmax(z[3])) % 2 == 0
     assert z[3].max() > 3 * np.delete(z, 3, axis=0).max()

@@ -67,7 +67,7 @@ def som_profile_qc(data: xr.DataArray, *, profile_dim: str = "profile",
                    depth_dim: str = "depth", som_shape: tuple[int, int] = (15, 15),
                    n_epochs: int = 30, threshold: float = 4.0, max_rounds: int = 8,
                    n_outer: int = 3, n_local: int = 1, segment_test: bool = True,
-                   segment_threshold_point: float = 3.35,
+                   segment_threshold_point: float = 3.5,
                    segment_threshold_run: float = 5.0,
                    repeat_tolerance: float | None = 1e-3, seed: int = 0,
                    **segment_options) -> tuple[xr.Dataset, SOM]:
@@ -100,7 +100,8 @@ def som_profile_qc(data: xr.DataArray, *, profile_dim: str = "profile",
     **segment_options
         Other keywords of :func:`~.segment_scan.segment_scan` (``n_neighbours``,
         ``n_components``, ``max_length``, ``penalty``, ``max_runs``, ``n_passes``,
-        ``screen``, ``threshold_shape``, ``threshold_mixture``).
+        ``screen``, ``threshold_shape``, ``threshold_mixture``,
+        ``threshold_mixture_inner``, ``confirm_runs``).
 
     The other parameters are those of :func:`~.som_qc.som_qc`.
 
@@ -114,11 +115,13 @@ def som_profile_qc(data: xr.DataArray, *, profile_dim: str = "profile",
     _check_profiles(data, profile_dim, depth_dim)
     unknown = set(segment_options) - {"n_neighbours", "n_components", "max_length",
                                       "penalty", "max_runs", "n_passes", "screen",
-                                      "threshold_shape", "threshold_mixture"}
+                                      "threshold_shape", "threshold_mixture",
+                                      "threshold_mixture_inner", "confirm_runs"}
     if unknown:
         raise ValueError(f"unknown segment option(s) {sorted(unknown)}; valid: "
                          "n_neighbours, n_components, max_length, penalty, max_runs, "
-                         "n_passes, screen, threshold_shape, threshold_mixture")
+                         "n_passes, screen, threshold_shape, threshold_mixture, "
+                         "threshold_mixture_inner, confirm_runs")
     out, som = som_qc(data, sample_dim=profile_dim, member_dim=depth_dim,
                       reference="none", som_shape=som_shape, n_epochs=n_epochs,
                       threshold=threshold, max_rounds=max_rounds, n_outer=n_outer,
