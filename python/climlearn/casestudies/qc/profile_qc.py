@@ -91,10 +91,11 @@ def som_profile_qc(data: xr.DataArray, *, profile_dim: str = "profile",
         Use the segment test (False: the leave-one-out flags of ``som_qc`` alone).
     segment_threshold_point, segment_threshold_run : float
         Normal-score thresholds of the segment test for single levels and for longer
-        runs. With the default mixture test (``threshold_mixture=4.5``) and no shape
-        test (``threshold_shape=None``) they were set on clean synthetic profiles of
-        seeds 2000-2002 (distinct from the demo's test seeds) so that at most 0.9 % of
-        their levels are flagged (0.83-0.87 %).
+        runs. With the default mixture tests (``threshold_mixture=4.25``,
+        ``threshold_mixture_inner=4.75``), ``confirm_runs=True`` and no shape test
+        (``threshold_shape=None``) they were set on clean synthetic profiles of seeds
+        2000-2002 (distinct from the demo's test seeds) so that about 0.9 % at most of
+        their levels are flagged (0.76-0.93 %).
     repeat_tolerance : float or None
         Tolerance of :func:`repeat_test` (data units; None: no repeat test).
     **segment_options
