@@ -200,11 +200,12 @@ def inner_hypotheses(m: int, min_length: int = 3, max_length: int = 10
 
 def _unit_fits(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.ndarray,
                flagged: np.ndarray, n_units_masked: int, chunk: int):
-    """Per chunk of profiles: (rows, P, w, ll) with the precision matrices ``P`` of the
+    """Per chunk of profiles: (rows, P, w, ll, shared) with the precision matrices ``P`` of the
     candidate units ((1, U, m, m) shared, or (b, K, m, m) with flagged and missing levels
     marginalised out by a huge variance), ``w = P (y - mu)`` and the Gaussian
-    log-likelihoods ``ll`` (b, units) up to a constant. Profiles with flagged or missing
-    levels are tried against their ``n_units_masked`` nearest units only."""
+    log-likelihoods ``ll`` (b, units) up to a constant; ``shared``: ``P`` is that of all
+    units, the same for every profile. Profiles with flagged or missing levels are tried
+    against their ``n_units_masked`` nearest units only."""
     U, m = means.shape
     mask = flagged | np.isnan(Y)
     P0 = np.linalg.inv(covs)
@@ -214,7 +215,7 @@ def _unit_fits(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
         rows = whole[s:s + chunk]
         r = Y[rows][:, None, :] - means[None]                       # (b, U, m)
         w = np.einsum("uij,buj->bui", P0, r)
-        yield rows, P0[None], w, -0.5 * ((r * w).sum(-1) + ld0[None])
+        yield rows, P0[None], w, -0.5 * ((r * w).sum(-1) + ld0[None]), True
     part = np.flatnonzero(mask.any(axis=1))
     if not part.size:
         return
@@ -233,7 +234,7 @@ def _unit_fits(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
         P = np.linalg.inv(C)
         r = np.where(mk[:, None, :], 0.0, Y[rows][:, None, :] - means[nu])
         w = np.einsum("buij,buj->bui", P, r)
-        yield rows, P, w, -0.5 * ((r * w).sum(-1) + np.linalg.slogdet(C)[1])
+        yield rows, P, w, -0.5 * ((r * w).sum(-1) + np.linalg.slogdet(C)[1]), False
 
 
 def mixture_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
@@ -252,9 +253,15 @@ def mixture_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
     array (n, k)
     """
     out = np.zeros((Y.shape[0], shapes.shape[1]))
-    for rows, P, w, ll in _unit_fits(codebook, means, covs, Y, flagged, n_units_masked,
-                                     chunk):
-        hPh = np.einsum("ih,buij,jh->buh", shapes, P, shapes)
+    shared = None
+    for rows, P, w, ll, same in _unit_fits(codebook, means, covs, Y, flagged,
+                                           n_units_masked, chunk):
+        if same:                     # all units, the same for every profile: compute once
+            if shared is None:
+                shared = (shapes * (P @ shapes)).sum(axis=-2)
+            hPh = shared
+        else:
+            hPh = (shapes * (P @ shapes)).sum(axis=-2)               # (b, K, k)
         gain = 0.5 * (w @ shapes) ** 2 / hPh
         out[rows] = 2.0 * ((ll[:, :, None] + gain).max(axis=1) - ll.max(axis=1)[:, None])
     return np.sqrt(np.maximum(out, 0.0))
@@ -275,12 +282,12 @@ def mixture_run_gain(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
     array (n,)
     """
     out = np.zeros(Y.shape[0])
-    for rows, P, w, ll in _unit_fits(codebook, means, covs, Y, flagged, n_units_masked,
-                                     chunk):
+    for rows, P, w, ll, same in _unit_fits(codebook, means, covs, Y, flagged,
+                                           n_units_masked, chunk):
         gain = np.zeros_like(ll)
         for i, p in enumerate(rows):
             a, b = runs[p]
-            Pss = (P[i] if P.shape[0] > 1 else P[0])[:, a:b, a:b]
+            Pss = (P[0] if same else P[i])[:, a:b, a:b]
             gs = w[i, :, a:b]
             gain[i] = 0.5 * np.einsum("ui,ui->u", gs,
                                       np.linalg.solve(Pss, gs[:, :, None])[:, :, 0])
