@@ -14,7 +14,15 @@ from climlearn.casestudies.qc import (
     repeat_test,
     som_profile_qc,
 )
-from climlearn.casestudies.qc.segment_scan import run_scores, segment_runs, unit_models
+from climlearn.casestudies.qc.segment_scan import (
+    bottom_hypotheses,
+    inner_hypotheses,
+    mixture_run_gain,
+    mixture_scores,
+    run_scores,
+    segment_runs,
+    unit_models,
+)
 from climlearn.casestudies.som import SOM
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -58,10 +66,13 @@ def planted():
     da.values[17, 12] += 20 * noise[17]
     da.values[40, 12:] += 12 * noise[40]
     da.values[60, 5:10] = da.values[60, 4]
+    ramp = np.arange(1, 13) / 12 * 20 * noise[80]      # 1.7..20 sigma over 180-500 m
+    da.values[80, 14:] += ramp
     q, som = som_profile_qc(da, som_shape=(12, 12), seed=0)
     truth = np.zeros(da.shape, dtype=bool)
     truth[17, 12] = truth[60, 5:10] = True
     truth[40, 12:] = True
+    truth[80, 14:] = True
     return ds, da, q, som, truth
 
 
@@ -96,9 +107,20 @@ def test_segment_test_finds_offset_the_loo_test_misses(planted):
     assert f[60, 5:10].all()
     stuck = truth & (np.arange(800) == 60)[:, None]
     np.testing.assert_array_equal(q["flagged_repeat"].values, stuck)
-    others = np.setdiff1d(np.arange(800), [17, 40, 60])
+    others = np.setdiff1d(np.arange(800), [17, 40, 60, 80])
     assert f[others].mean() < 0.02
     assert q["segment_score"].values[40] > 4.5
+
+
+def test_bottom_ramp_flagged(planted):
+    """A linear ramp from 180 m to the bottom (1.7 to 20 sigma): its levels of 5 sigma
+    or more are flagged, the clean levels above it are not (a clear case: the old
+    default settings find it too; the mixture test itself is checked against brute
+    force in test_mixture_scores_match_brute_force)."""
+    ds, da, q, som, truth = planted
+    f = q["flagged"].values
+    assert f[80, 17:].all()                  # levels 17-25 are 6.7-20 sigma
+    assert not f[80, :12].any()
 
 
 def test_local_fit_reduces_residuals(clean):
@@ -222,3 +244,73 @@ def test_unit_models_recover_covariance():
     np.testing.assert_allclose(w[-2:], [4.0, 9.0], rtol=0.2)
     np.testing.assert_allclose(w[:4], w[0], rtol=1e-8)   # isotropic remainder
     np.testing.assert_allclose(w[0], 0.1, rtol=0.3)
+
+
+def test_mixture_scores_match_brute_force():
+    """Mixture test = sqrt(2 [max over units and amplitudes of the log-likelihood of the
+    corrected profile - max over units of that of the profile]), against the Gaussian
+    log-density of the observed levels only (Cholesky) and the amplitude on a fine grid."""
+
+    def logpdf(x, mu, cov):                 # rows of x
+        L = np.linalg.cholesky(cov)
+        r = np.linalg.solve(L, (x - mu).T)
+        return -0.5 * (r ** 2).sum(0) - np.log(np.diag(L)).sum() - 0.5 * len(mu) * \
+            np.log(2 * np.pi)
+
+    rng = np.random.default_rng(2)
+    m, U = 6, 3
+    covs = []
+    for _ in range(U):
+        A = rng.normal(size=(m, m))
+        covs.append(A @ A.T / m + 0.2 * np.eye(m))
+    covs = np.array(covs)
+    means = rng.normal(size=(U, m))
+    Y = means[[0, 1, 2, 0]] + rng.normal(size=(4, m))
+    Y[3, 3:] += 10.0                                    # an offset to the bottom
+    flagged = np.zeros((4, m), dtype=bool)
+    flagged[1, 2] = True                                # marginalised out of profile 1
+    shapes, runs = bottom_hypotheses(m)
+    assert runs[0] == (1, m) and runs[-1] == (m - 2, m)
+    np.testing.assert_array_equal(shapes[:, 0], [0, 1, 1, 1, 1, 1])
+    np.testing.assert_allclose(shapes[:, 1], [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    z = mixture_scores(means, means, covs, Y, flagged, shapes)
+    amps = np.linspace(-20, 20, 40001)
+    for n in range(4):
+        o = np.flatnonzero(~flagged[n])
+
+        def loglik(x, o=o):
+            return max(logpdf(x[o][None], means[u][o], covs[u][np.ix_(o, o)])[0]
+                       for u in range(U))
+        l0 = loglik(Y[n])
+        for j in range(shapes.shape[1]):
+            h = shapes[:, j]
+            # the amplitude: best on a grid (the likelihood is concave in it per unit)
+            l1 = max(logpdf(Y[n][o][None] - amps[:, None] * h[o][None], means[u][o],
+                            covs[u][np.ix_(o, o)]).max() for u in range(U))
+            np.testing.assert_allclose(z[n, j], np.sqrt(max(2 * (l1 - l0), 0)), atol=2e-3)
+    # freeing a run: 2 [max_u (ll_u + q_u / 2) - max_u ll_u] with the textbook
+    # conditional distribution of the run given the other observed levels
+    runs_p = [(0, 2), (3, 5), (1, 4), (3, 6)]
+    gain = mixture_run_gain(means, means, covs, Y, flagged, runs_p)
+    for n, (a, b) in enumerate(runs_p):
+        keep = np.flatnonzero(~flagged[n])
+        s_ = [k for k in range(a, b) if k in keep]
+        o = [k for k in keep if k not in s_]
+        ll, half_q = [], []
+        for u in range(U):
+            C = covs[u]
+            ll.append(logpdf(Y[n][keep][None], means[u][keep], C[np.ix_(keep, keep)])[0])
+            cond = C[np.ix_(s_, s_)] - C[np.ix_(s_, o)] @ np.linalg.solve(
+                C[np.ix_(o, o)], C[np.ix_(o, s_)])
+            r = Y[n, s_] - means[u][s_] - C[np.ix_(s_, o)] @ np.linalg.solve(
+                C[np.ix_(o, o)], Y[n, o] - means[u][o])
+            half_q.append(0.5 * r @ np.linalg.solve(cond, r))
+        want = 2 * (max(np.add(ll, half_q)) - max(ll))
+        np.testing.assert_allclose(gain[n], want, rtol=1e-4, atol=1e-6)
+    inner, inner_runs = inner_hypotheses(m, min_length=2, max_length=3)
+    assert inner_runs == [(1, 3), (1, 3), (1, 4), (1, 4), (2, 4), (2, 4), (2, 5), (2, 5),
+                          (3, 5), (3, 5)]
+    np.testing.assert_allclose(inner[:, 3], [0, 1 / 3, 2 / 3, 1, 0, 0])
+    # the offset profile: the constant offset from level 3 scores highest
+    assert runs[int(np.argmax(z[3]))] == (3, m) and int(np.argmax(z[3])) % 2 == 0
+    assert z[3].max() > 3 * np.delete(z, 3, axis=0).max()

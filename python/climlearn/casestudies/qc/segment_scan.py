@@ -25,13 +25,32 @@ each, ``threshold_shape``). Among the runs that are significant (score above
 the largest ``q - penalty * L`` is flagged (the penalty keeps clean neighbours of a
 fault out of its run); the scan repeats on the remaining levels (``max_runs``), and the
 local models are rebuilt without the flagged profiles (``n_passes`` passes).
+
+Faults that reach the bottom. An offset or a ramp from some level down to the last level
+has no clean level below it, and it pulls the best-matching unit (found on all levels)
+towards a unit whose deep water matches the fault, so the model of that unit explains
+much of it. The mixture test (``threshold_mixture``) treats the unit models as a
+mixture of Gaussians and lets ANY unit explain the profile once the fault is removed:
+for each hypothesis ``h`` (a constant offset or a linear ramp from level ``a`` to the
+bottom) the statistic is ``2 [max_{u, d} log N(x - d h; mu_u, C_u) - max_u log N(x;
+mu_u, C_u)]`` (the best multiple ``d`` is closed-form per unit), a generalised
+likelihood ratio with one fitted amplitude; its square root is compared with the
+threshold. The unit that explains the corrected profile may differ from the
+best-matching unit of the faulty one. The same test runs on offsets and ramps over
+inner runs of 3-10 levels (``threshold_mixture_inner``). A mixture hypothesis is
+flagged when it beats the best ``q``-run in the same currency: that run's likelihood
+ratio is re-computed under the mixture (:func:`mixture_run_gain`, the unit that
+explains the profile best), and a run of 2 or more levels is flagged only if this
+ratio is significant too (``confirm_runs``): the best-matching unit is the nearest in
+plain distance, not always the unit whose model fits best.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["segment_runs", "unit_models", "run_scores", "segment_scan"]
+__all__ = ["segment_runs", "unit_models", "run_scores", "bottom_hypotheses",
+           "inner_hypotheses", "mixture_scores", "mixture_run_gain", "segment_scan"]
 
 
 def segment_runs(m: int, max_length: int, min_outside: int = 2) -> list[tuple[int, int]]:
@@ -145,11 +164,143 @@ def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
     return z, q, dof
 
 
+def bottom_hypotheses(m: int, min_length: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Shapes of faults that reach the last of ``m`` levels: for every start level ``a``
+    (1 .. m - min_length) a constant offset and a linear ramp growing from ``1 / L`` at
+    level ``a`` to 1 at the bottom (``L = m - a``), as the columns of an (m, k) array,
+    and the run ``(a, m)`` of each column."""
+    cols, runs = [], []
+    for a in range(1, m - min_length + 1):
+        L = m - a
+        for shape in (np.ones(L), np.arange(1, L + 1) / L):
+            h = np.zeros(m)
+            h[a:] = shape
+            cols.append(h)
+            runs.append((a, m))
+    return np.array(cols).T, runs
+
+
+def inner_hypotheses(m: int, min_length: int = 3, max_length: int = 10
+                     ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Shapes of faults over inner runs ``[a, b)`` of ``m`` levels (``a >= 1``, ``b < m``,
+    ``min_length <= b - a <= max_length``): a constant offset and a linear ramp over the
+    run, as the columns of an (m, k) array (:func:`bottom_hypotheses` gives the runs
+    that reach the bottom), and the run of each column."""
+    cols, runs = [], []
+    for a in range(1, m - min_length):
+        for b in range(a + min_length, min(a + max_length, m - 1) + 1):
+            L = b - a
+            for shape in (np.ones(L), np.arange(1, L + 1) / L):
+                h = np.zeros(m)
+                h[a:b] = shape
+                cols.append(h)
+                runs.append((a, b))
+    return np.array(cols).T.reshape(m, -1), runs
+
+
+def _unit_fits(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.ndarray,
+               flagged: np.ndarray, n_units_masked: int, chunk: int):
+    """Per chunk of profiles: (rows, P, w, ll, shared) with the precision matrices ``P`` of the
+    candidate units ((1, U, m, m) shared, or (b, K, m, m) with flagged and missing levels
+    marginalised out by a huge variance), ``w = P (y - mu)`` and the Gaussian
+    log-likelihoods ``ll`` (b, units) up to a constant; ``shared``: ``P`` is that of all
+    units, the same for every profile. Profiles with flagged or missing levels are tried
+    against their ``n_units_masked`` nearest units only."""
+    U, m = means.shape
+    mask = flagged | np.isnan(Y)
+    P0 = np.linalg.inv(covs)
+    ld0 = np.linalg.slogdet(covs)[1]
+    whole = np.flatnonzero(~mask.any(axis=1))
+    for s in range(0, whole.size, chunk):
+        rows = whole[s:s + chunk]
+        r = Y[rows][:, None, :] - means[None]                       # (b, U, m)
+        w = np.einsum("uij,buj->bui", P0, r)
+        yield rows, P0[None], w, -0.5 * ((r * w).sum(-1) + ld0[None]), True
+    part = np.flatnonzero(mask.any(axis=1))
+    if not part.size:
+        return
+    K = min(n_units_masked, U)
+    Yp = np.where(mask[part], np.nan, Y[part])
+    M = ~np.isnan(Yp)
+    X = np.where(M, Yp, 0.0)
+    d2 = -2.0 * X @ codebook.T + M.astype(np.float64) @ (codebook ** 2).T
+    near = np.argsort(d2, axis=1)[:, :K]                              # (p, K)
+    step = max(1, chunk // 4)
+    for s in range(0, part.size, step):
+        rows = part[s:s + step]
+        nu = near[s:s + step]
+        mk = mask[rows]
+        C = covs[nu] + np.eye(m)[None, None] * (1e6 * mk[:, None, None, :])
+        P = np.linalg.inv(C)
+        r = np.where(mk[:, None, :], 0.0, Y[rows][:, None, :] - means[nu])
+        w = np.einsum("buij,buj->bui", P, r)
+        yield rows, P, w, -0.5 * ((r * w).sum(-1) + np.linalg.slogdet(C)[1]), False
+
+
+def mixture_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
+                   Y: np.ndarray, flagged: np.ndarray, shapes: np.ndarray, *,
+                   n_units_masked: int = 30, chunk: int = 100) -> np.ndarray:
+    """Mixture test of fault shapes (see the module): for each profile and each column
+    ``h`` of ``shapes`` (m, k), the normal score ``sqrt(2 [max_{u,d} log N(x - d h;
+    mu_u, C_u) - max_u log N(x; mu_u, C_u)])`` over the unit models ``(means, covs)``.
+
+    Flagged and missing levels are marginalised out; for profiles that have some, only
+    the ``n_units_masked`` units nearest to the profile (masked distance to the
+    codebook) are considered, which keeps the per-profile matrix inversions cheap.
+
+    Returns
+    -------
+    array (n, k)
+    """
+    out = np.zeros((Y.shape[0], shapes.shape[1]))
+    shared = None
+    for rows, P, w, ll, same in _unit_fits(codebook, means, covs, Y, flagged,
+                                           n_units_masked, chunk):
+        if same:                     # all units, the same for every profile: compute once
+            if shared is None:
+                shared = (shapes * (P @ shapes)).sum(axis=-2)
+            hPh = shared
+        else:
+            hPh = (shapes * (P @ shapes)).sum(axis=-2)               # (b, K, k)
+        gain = 0.5 * (w @ shapes) ** 2 / hPh
+        out[rows] = 2.0 * ((ll[:, :, None] + gain).max(axis=1) - ll.max(axis=1)[:, None])
+    return np.sqrt(np.maximum(out, 0.0))
+
+
+def mixture_run_gain(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray,
+                     Y: np.ndarray, flagged: np.ndarray, runs: list[tuple[int, int]], *,
+                     n_units_masked: int = 30, chunk: int = 100) -> np.ndarray:
+    """Likelihood ratio of "run ``runs[i]`` of profile ``i`` holds a fault of any size"
+    under the mixture of unit models: ``2 [max_u (log N(x; mu_u, C_u) + q_u / 2) - max_u
+    log N(x; mu_u, C_u)]``, with ``q_u`` the run's Mahalanobis distance given the other
+    levels under unit ``u`` (freeing the run raises the log-likelihood by ``q_u / 2``).
+    The same statistic as ``q`` of :func:`run_scores`, but with the unit that explains
+    the profile best instead of the best-matching unit.
+
+    Returns
+    -------
+    array (n,)
+    """
+    out = np.zeros(Y.shape[0])
+    for rows, P, w, ll, same in _unit_fits(codebook, means, covs, Y, flagged,
+                                           n_units_masked, chunk):
+        gain = np.zeros_like(ll)
+        for i, p in enumerate(rows):
+            a, b = runs[p]
+            Pss = (P[0] if same else P[i])[:, a:b, a:b]
+            gs = w[i, :, a:b]
+            gain[i] = 0.5 * np.einsum("ui,ui->u", gs,
+                                      np.linalg.solve(Pss, gs[:, :, None])[:, :, 0])
+        out[rows] = 2.0 * ((ll + gain).max(axis=1) - ll.max(axis=1))
+    return out
+
 def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray, *,
                  n_neighbours: int = 50, n_components: int = 5, max_length: int = 12,
-                 threshold_point: float = 3.0, threshold_run: float = 4.5,
+                 threshold_point: float = 3.5, threshold_run: float = 5.0,
                  penalty: float = 3.0, max_runs: int = 3, n_passes: int = 2,
-                 screen: float = 8.0, threshold_shape: float | None = 5.0
+                 screen: float = 8.0, threshold_shape: float | None = None,
+                 threshold_mixture: float | None = 4.25,
+                 threshold_mixture_inner: float | None = 4.75, confirm_runs: bool = True
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Flag runs of levels that the rest of the profile does not support.
 
@@ -182,6 +333,22 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
         A run of 2 or more levels is also significant when its offset-shaped or
         ramp-shaped part exceeds this normal score (see :func:`run_scores`; None: not
         used).
+    threshold_mixture : float or None
+        A fault from some level to the bottom (constant offset or linear ramp) is also
+        flagged when its mixture-test score (:func:`mixture_scores`) exceeds this
+        normal score and beats the best run of the other tests (its ``score ** 2 -
+        penalty`` against their ``q - penalty * L``, with ``q`` re-computed as
+        :func:`mixture_run_gain`, so that both use the unit that explains the profile
+        best); None: not used.
+    threshold_mixture_inner : float or None
+        The same for offsets and ramps over inner runs of 3-10 levels
+        (:func:`inner_hypotheses`); None: not used.
+    confirm_runs : bool
+        A run of 2 or more levels chosen by ``q`` (best-matching unit) is flagged only
+        if its likelihood ratio under the mixture (:func:`mixture_run_gain`, the unit
+        that explains the profile best) is also significant: a profile that its
+        best-matching unit (nearest in plain distance) fits badly but another unit's
+        model fits well is not flagged.
 
     Returns
     -------
@@ -199,6 +366,15 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
     exclude = model_exclude | gross
     flagged = gross
     score = np.full(n, np.nan)
+    shapes, shape_runs = bottom_hypotheses(m)
+    mix_thr = np.full(len(shape_runs), np.inf if threshold_mixture is None
+                      else threshold_mixture)
+    if threshold_mixture_inner is not None:
+        inner, inner_runs = inner_hypotheses(m)
+        shapes = np.concatenate([shapes, inner], axis=1)
+        shape_runs = shape_runs + inner_runs
+        mix_thr = np.r_[mix_thr, np.full(len(inner_runs), threshold_mixture_inner)]
+    use_mixture = bool(np.isfinite(mix_thr).any())
     for _ in range(n_passes):
         means, covs = unit_models(codebook, Y, exclude, n_neighbours=n_neighbours,
                                   n_components=n_components)
@@ -219,10 +395,32 @@ def segment_scan(codebook: np.ndarray, Y: np.ndarray, model_exclude: np.ndarray,
                 score[idx] = z.max(axis=1)
             pick = np.where(sig, q - penalty * dof, -np.inf)
             best = np.argmax(pick, axis=1)
-            hit = np.isfinite(pick[np.arange(idx.size), best])
-            for p, j in zip(idx[hit], best[hit], strict=True):
-                a, b = runs[j]
-                flagged[p, a:b] = True
+            value = pick[np.arange(idx.size), best]
+            chosen = [runs[j] for j in best]
+            if confirm_runs or use_mixture:
+                cand = np.flatnonzero(np.isfinite(value))
+                gain = mixture_run_gain(codebook, means, covs, Y[idx[cand]],
+                                        flagged[idx[cand]], [chosen[c] for c in cand])
+                fair = np.full(idx.size, -np.inf)
+                length_c = np.array([chosen[c][1] - chosen[c][0] for c in cand], dtype=int)
+                fair[cand] = gain - penalty * length_c
+                if confirm_runs:
+                    weak = (length_c > 1) & (_wilson_hilferty(gain, length_c) <= threshold_run)
+                    value[cand[weak]] = -np.inf
+                    fair[cand[weak]] = -np.inf
+            if use_mixture:
+                zm = mixture_scores(codebook, means, covs, Y[idx], flagged[idx], shapes)
+                excess = zm - mix_thr[None, :]
+                jm = np.argmax(excess, axis=1)
+                rows_ = np.arange(idx.size)
+                wins = (excess[rows_, jm] > 0) & (zm[rows_, jm] ** 2 - penalty > fair)
+                for i in np.flatnonzero(wins):
+                    chosen[i] = shape_runs[jm[i]]
+                value = np.where(wins, np.inf, value)
+            hit = value > -np.inf
+            for i in np.flatnonzero(hit):
+                a, b = chosen[i]
+                flagged[idx[i], a:b] = True
             active[idx[~hit]] = False
         exclude = flagged | gross
     return flagged & ~np.isnan(Y), score
