@@ -40,7 +40,7 @@ class SSTConfig:
     n_test: int = 12
     n_leads: int = 6
     train: MotionTrainConfig = field(default_factory=lambda: MotionTrainConfig(
-        n_input=4, rollout=3, steps=2400, batch_size=8, lr=3e-3))
+        n_input=4, rollout=3, steps=4800, batch_size=8, lr=3e-3))
 
 
 def _check_training(data: xr.Dataset | xr.DataArray, var: str) -> np.ndarray:
