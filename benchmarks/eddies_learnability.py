@@ -38,6 +38,7 @@ from climlearn.casestudies.eddies import (
     eddy_maps,
     train_eddynet,
 )
+from climlearn.casestudies.eddies.demo import HIGHPASS
 from climlearn.fields.verify import dice
 
 
@@ -91,14 +92,14 @@ def main() -> int:
     mask, _ = detect_eddynet(net, test.ssh)
     mask1, _ = detect_eddynet(net, test.ssh, symmetries=False)
     mask_geo, _ = detect_geometric(test.ssh)
-    mask_hp, _ = detect_geometric(test.ssh, highpass=4.0)
+    mask_hp, _ = detect_geometric(test.ssh, highpass=HIGHPASS)
     print(f"{n_train} maps, {epochs} epochs, depth {args.depth}, crop {args.crop}: "
           f"training {secs:.0f} s, final loss {net.history[-1]:.3f}")
     print(f"{'Dice':<25}{'background':>10}{'anticyclonic':>14}{'cyclonic':>10}{'mean':>7}")
     print(_line("EddyNet (8 symmetries)", _dice(mask, test.classes)))
     print(_line("EddyNet (one pass)", _dice(mask1, test.classes)))
     print(_line("geometric", _dice(mask_geo, test.classes)))
-    print(_line("geometric, high-pass 4px", _dice(mask_hp, test.classes)))
+    print(_line(f"geometric, high-pass {HIGHPASS:g}px", _dice(mask_hp, test.classes)))
     m = mask.values
     yy, xx = np.mgrid[0:64, 0:64]
     rows = []

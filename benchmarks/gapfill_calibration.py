@@ -16,14 +16,16 @@ Usage: .venv/bin/python benchmarks/gapfill_calibration.py [--seeds 0 1 2] [--qui
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 
 import numpy as np
 import torch
 
 from climlearn.casestudies.gapfill.cae import (
-    _extra_clouds,
+    _calibration_clouds,
     _hidden_errors,
+    _holdout_clouds,
     _standardise,
     cae_fill,
     train_cae,
@@ -32,6 +34,7 @@ from climlearn.casestudies.gapfill.data import cloudy_sst
 from climlearn.casestudies.gapfill.demo import FULL, QUICK, hidden_scores
 
 Q1 = 0.6827
+COVER = inspect.signature(train_cae).parameters["calibration_cover"].default
 
 
 def _run(seed: int, cfg: dict, cover: float) -> dict:
@@ -46,7 +49,7 @@ def _run(seed: int, cfg: dict, cover: float) -> dict:
     # the other option on the same network: a held-out cloudy stack
     calib = cloudy_sst(n, s, s, cover, seed=seed + 200).obs
     z, seen = _standardise(calib, net.mean, net.std)
-    extra = _extra_clouds(n, s, s, (0.02, 0.1), seed + 7)
+    extra = _calibration_clouds(n, s, s, COVER, seed)
     err, sig = _hidden_errors(net.model, z, seen, net.model.window, extra, net.augment)
     stack_scale = float(np.quantile(np.abs(err) / sig, Q1))
     c = cae_fill(net, test.obs)
@@ -61,7 +64,7 @@ def _run(seed: int, cfg: dict, cover: float) -> dict:
     held_r, held_s = [], []
     for i, st in enumerate(stacks):
         z, seen = _standardise(st, net.mean, net.std)
-        h = _extra_clouds(n, s, s, (0.02, 0.1), seed + 13 + i) & seen
+        h = _holdout_clouds(n, s, s, COVER, seed, i) & seen
         e, sg = _hidden_errors(net.model, z, seen, net.model.window, h, net.augment)
         held_r.append(np.abs(e) / sg)
         held_s.append(sg)

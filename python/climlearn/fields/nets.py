@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
-__all__ = ["UNet", "recompute_batchnorm"]
+__all__ = ["UNet", "recompute_batchnorm", "dihedral_outputs"]
 
 
 class _Block(nn.Module):
@@ -91,3 +93,14 @@ def recompute_batchnorm(model: nn.Module, x: Tensor, batch_size: int = 32) -> No
             model(x[b:b + batch_size])
     for m, mom in zip(norms, momenta, strict=True):
         m.momentum = mom
+
+
+def dihedral_outputs(model: Callable[[Tensor], Tensor], x: Tensor) -> Iterator[Tensor]:
+    """``g^-1 model(g x)`` for the 8 quarter turns and reflections ``g`` of the grid (the
+    last two dims of ``x``), the identity first: test-time averaging over the symmetries
+    of the grid (for a map-to-map ``model`` whose output has the grid of its input)."""
+    for flip in (False, True):
+        for k in range(4):
+            xg = torch.rot90(x, k, (-2, -1))
+            out = model(torch.flip(xg, (-1,)) if flip else xg)
+            yield torch.rot90(torch.flip(out, (-1,)) if flip else out, -k, (-2, -1))

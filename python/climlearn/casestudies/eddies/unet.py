@@ -19,7 +19,7 @@ import xarray as xr
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from climlearn.fields.nets import UNet, recompute_batchnorm
+from climlearn.fields.nets import UNet, dihedral_outputs, recompute_batchnorm
 
 from .data import ANTICYCLONIC, CYCLONIC, EDDY_COLUMNS, check_maps
 from .regions import label
@@ -253,14 +253,8 @@ def eddies_from_mask(ssh: np.ndarray, mask: np.ndarray, min_area: int = 6,
 
 def _dihedral_probs(model: nn.Module, x: Tensor) -> Tensor:
     """Class probabilities averaged over the 8 flips and quarter turns of the maps."""
-    total = torch.zeros(())
-    for flip in (False, True):
-        xf = torch.flip(x, (3,)) if flip else x
-        for k in range(4):
-            p = torch.softmax(model(torch.rot90(xf, k, (2, 3))), dim=1)
-            p = torch.rot90(p, -k, (2, 3))
-            total = total + (torch.flip(p, (3,)) if flip else p)
-    return total / 8
+    probs = dihedral_outputs(lambda xb: torch.softmax(model(xb), dim=1), x)
+    return torch.stack(list(probs)).mean(0)
 
 
 def detect_eddynet(result: EddyNetResult, ssh: xr.DataArray, min_area: int = 6,

@@ -24,7 +24,7 @@ import xarray as xr
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from climlearn.fields.nets import UNet, recompute_batchnorm
+from climlearn.fields.nets import UNet, dihedral_outputs, recompute_batchnorm
 from climlearn.fields.synthetic import cloud_mask
 
 from .data import check_stack
@@ -108,30 +108,21 @@ def cae_inputs(z: np.ndarray, seen: np.ndarray, window: int) -> np.ndarray:
     return np.concatenate([pairs, static, near], axis=1).astype(np.float32)
 
 
-_DIHEDRAL = [(k, f) for f in (False, True) for k in range(4)]
-
-
 def _predict(model: GapFillCAE, x: Tensor, augment: bool, batch_size: int = 32
              ) -> tuple[Tensor, Tensor]:
     """Mean and variance (standardised units). With ``augment`` the network runs on the 8
-    rotations/reflections of the input: the mean is the average of the 8 means, the
-    variance the average of the 8 variances plus the variance of the 8 means."""
+    rotations/reflections of the input (:func:`climlearn.fields.nets.dihedral_outputs`):
+    the mean is the average of the 8 means, the variance the average of the 8 variances
+    plus the variance of the 8 means."""
     means, variances = [], []
     with torch.no_grad():
-        for k, flip in (_DIHEDRAL if augment else _DIHEDRAL[:1]):
-            outs = []
-            for b in range(0, x.shape[0], batch_size):
-                xb = torch.rot90(x[b:b + batch_size], k, (2, 3))
-                xb = torch.flip(xb, (3,)) if flip else xb
-                ob = model(xb)
-                ob = torch.flip(ob, (3,)) if flip else ob
-                outs.append(torch.rot90(ob, -k, (2, 3)))
-            out = torch.cat(outs)
-            means.append(out[:, 0])
-            variances.append(torch.exp(out[:, 1]))
-    m = torch.stack(means)
-    var = torch.stack(variances).mean(0) + m.var(0, unbiased=False)
-    return m.mean(0), var
+        for b in range(0, x.shape[0], batch_size):
+            xb = x[b:b + batch_size]
+            out = torch.stack(list(dihedral_outputs(model, xb)) if augment else [model(xb)])
+            m = out[:, :, 0]
+            means.append(m.mean(0))
+            variances.append(torch.exp(out[:, :, 1]).mean(0) + m.var(0, unbiased=False))
+    return torch.cat(means), torch.cat(variances)
 
 
 @dataclass
@@ -155,6 +146,20 @@ def _extra_clouds(n: int, ny: int, nx: int, cover: tuple[float, float],
     rng = np.random.default_rng(seed)
     covers = rng.uniform(cover[0], cover[1], n)
     return cloud_mask(n, ny, nx, cover=covers, persistence=0.9, seed=seed + 101).values
+
+
+def _holdout_clouds(ntime: int, ny: int, nx: int, cover: tuple[float, float], seed: int,
+                    index: int) -> np.ndarray:
+    """The extra clouds that hold out calibration pixels of training stack ``index``
+    (``calibration="holdout"`` of :func:`train_cae` with this ``seed``)."""
+    return _extra_clouds(ntime, ny, nx, cover, seed + 13 + index)
+
+
+def _calibration_clouds(ntime: int, ny: int, nx: int, cover: tuple[float, float],
+                        seed: int) -> np.ndarray:
+    """The extra clouds that hide observed pixels of a held-out calibration stack
+    (:func:`train_cae` with this ``seed``)."""
+    return _extra_clouds(ntime, ny, nx, cover, seed + 7)
 
 
 def _hidden_errors(model: GapFillCAE, z: np.ndarray, seen: np.ndarray, window: int,
@@ -240,7 +245,7 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     # pixels held out for the calibration: never inputs, targets or in the statistics
-    held = [_extra_clouds(st.shape[0], *shape, calibration_cover, seed + 13 + i)
+    held = [_holdout_clouds(st.shape[0], *shape, calibration_cover, seed, i)
             if holdout else np.zeros(st.shape, bool) for i, st in enumerate(stacks)]
     allv = np.concatenate([np.where(h, np.nan, np.asarray(st.values, float)).ravel()
                            for st, h in zip(stacks, held, strict=True)])
@@ -303,7 +308,7 @@ def train_cae(stacks: list[xr.DataArray] | xr.DataArray, epochs: int = 20,
         err, sig = (np.concatenate(a) for a in zip(*pairs, strict=True))
     elif calibration is not None:
         z, seen = _standardise(calibration, mean, std)
-        extra = _extra_clouds(z.shape[0], *z.shape[1:], calibration_cover, seed + 7)
+        extra = _calibration_clouds(z.shape[0], *z.shape[1:], calibration_cover, seed)
         err, sig = _hidden_errors(model, z, seen, window, extra, augment)
     if calibration is not None:
         if err.size:

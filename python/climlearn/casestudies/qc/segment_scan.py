@@ -164,20 +164,25 @@ def run_scores(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.
     return z, q, dof
 
 
+def _offsets_and_ramps(m: int, runs: list[tuple[int, int]]
+                       ) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """For each run ``[a, b)`` of ``m`` levels, a constant offset and a linear ramp
+    growing from ``1 / L`` at level ``a`` to 1 at level ``b - 1`` (``L = b - a``), as
+    the columns of an (m, 2 len(runs)) array, and the run of each column."""
+    cols = np.zeros((m, 2 * len(runs)))
+    for j, (a, b) in enumerate(runs):
+        L = b - a
+        cols[a:b, 2 * j] = 1.0
+        cols[a:b, 2 * j + 1] = np.arange(1, L + 1) / L
+    return cols, [r for r in runs for _ in range(2)]
+
+
 def bottom_hypotheses(m: int, min_length: int = 2) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Shapes of faults that reach the last of ``m`` levels: for every start level ``a``
     (1 .. m - min_length) a constant offset and a linear ramp growing from ``1 / L`` at
     level ``a`` to 1 at the bottom (``L = m - a``), as the columns of an (m, k) array,
     and the run ``(a, m)`` of each column."""
-    cols, runs = [], []
-    for a in range(1, m - min_length + 1):
-        L = m - a
-        for shape in (np.ones(L), np.arange(1, L + 1) / L):
-            h = np.zeros(m)
-            h[a:] = shape
-            cols.append(h)
-            runs.append((a, m))
-    return np.array(cols).T, runs
+    return _offsets_and_ramps(m, [(a, m) for a in range(1, m - min_length + 1)])
 
 
 def inner_hypotheses(m: int, min_length: int = 3, max_length: int = 10
@@ -186,16 +191,8 @@ def inner_hypotheses(m: int, min_length: int = 3, max_length: int = 10
     ``min_length <= b - a <= max_length``): a constant offset and a linear ramp over the
     run, as the columns of an (m, k) array (:func:`bottom_hypotheses` gives the runs
     that reach the bottom), and the run of each column."""
-    cols, runs = [], []
-    for a in range(1, m - min_length):
-        for b in range(a + min_length, min(a + max_length, m - 1) + 1):
-            L = b - a
-            for shape in (np.ones(L), np.arange(1, L + 1) / L):
-                h = np.zeros(m)
-                h[a:b] = shape
-                cols.append(h)
-                runs.append((a, b))
-    return np.array(cols).T.reshape(m, -1), runs
+    return _offsets_and_ramps(m, [(a, b) for a in range(1, m - min_length)
+                                  for b in range(a + min_length, min(a + max_length, m - 1) + 1)])
 
 
 def _unit_fits(codebook: np.ndarray, means: np.ndarray, covs: np.ndarray, Y: np.ndarray,
