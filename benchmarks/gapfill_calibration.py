@@ -10,7 +10,8 @@ fraction of errors within one and two predicted sigmas; a Gaussian gives 0.683 a
 right on the real gaps, per bin of predicted sigma, next to the factor the hold-out
 pixels give in the same bin.
 
-Usage: .venv/bin/python benchmarks/gapfill_calibration.py [--seeds 0 1 2] [--quick]
+Usage: .venv/bin/python benchmarks/gapfill_calibration.py [--seeds 0 1 2]
+       [--calibration-cover 0.02 0.1] [--quick]
 """
 
 from __future__ import annotations
@@ -37,19 +38,19 @@ Q1 = 0.6827
 COVER = inspect.signature(train_cae).parameters["calibration_cover"].default
 
 
-def _run(seed: int, cfg: dict, cover: float) -> dict:
+def _run(seed: int, cfg: dict, cover: float, calib_cover: tuple[float, float]) -> dict:
     n, s = cfg["ntime"], cfg["size"]
     test = cloudy_sst(n, s, s, cover, seed=seed)
     stacks = [cloudy_sst(n, s, s, cover, seed=seed + 100 + i).obs
               for i in range(cfg["n_train_stacks"])] + [test.obs]
     t0 = time.perf_counter()
     net = train_cae(stacks, epochs=cfg["epochs"], window=cfg["window"],
-                    calibration="holdout", seed=seed)
+                    calibration="holdout", calibration_cover=calib_cover, seed=seed)
     seconds = time.perf_counter() - t0
     # the other option on the same network: a held-out cloudy stack
     calib = cloudy_sst(n, s, s, cover, seed=seed + 200).obs
     z, seen = _standardise(calib, net.mean, net.std)
-    extra = _calibration_clouds(n, s, s, COVER, seed)
+    extra = _calibration_clouds(n, s, s, calib_cover, seed)
     err, sig = _hidden_errors(net.model, z, seen, net.model.window, extra, net.augment)
     stack_scale = float(np.quantile(np.abs(err) / sig, Q1))
     c = cae_fill(net, test.obs)
@@ -64,7 +65,7 @@ def _run(seed: int, cfg: dict, cover: float) -> dict:
     held_r, held_s = [], []
     for i, st in enumerate(stacks):
         z, seen = _standardise(st, net.mean, net.std)
-        h = _holdout_clouds(n, s, s, COVER, seed, i) & seen
+        h = _holdout_clouds(n, s, s, calib_cover, seed, i) & seen
         e, sg = _hidden_errors(net.model, z, seen, net.model.window, h, net.augment)
         held_r.append(np.abs(e) / sg)
         held_s.append(sg)
@@ -87,14 +88,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cover", type=float, default=0.6)
+    parser.add_argument("--calibration-cover", type=float, nargs=2, default=COVER,
+                        metavar=("LO", "HI"),
+                        help=f"cover range of the calibration clouds (default {COVER})")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = QUICK if args.quick else FULL
-    rows = [_run(seed, cfg, args.cover) for seed in args.seeds]
+    calib_cover = tuple(args.calibration_cover)
+    rows = [_run(seed, cfg, args.cover, calib_cover) for seed in args.seeds]
     print(f"\nCAE sigma calibration at {args.cover:.0%} cloud cover "
-          f"({'quick' if args.quick else 'demo'} settings); coverage of the cloudy pixels")
+          f"({'quick' if args.quick else 'demo'} settings, calibration clouds "
+          f"{calib_cover[0]:.0%}-{calib_cover[1]:.0%}); coverage of the cloudy pixels")
     print(f"{'seed':>4} {'RMSE (K)':>9} {'holdout f':>9} {'1-sig':>6} {'2-sig':>6} "
           f"{'stack f':>8} {'1-sig':>6} {'2-sig':>6} {'train s':>8}")
     for r in rows:
